@@ -1,0 +1,67 @@
+"""Connecting to the server named by the settings, and the one-time safety checks."""
+from __future__ import annotations
+
+import logging
+
+import redis
+from redis.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.sentinel import Sentinel
+
+from .errors import ServerUnavailableError
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+_RETRY_ON = (redis.ConnectionError, redis.TimeoutError)
+
+
+def connect(settings: Settings, *, check: bool = True) -> redis.Redis:
+    """A client for the configured server (URL, host/port or Sentinel); reconnects by itself."""
+    common = dict(
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=5),
+        retry_on_error=list(_RETRY_ON),
+        health_check_interval=15,
+        socket_keepalive=True,
+    )
+    if settings.redis_sentinels:
+        sentinel = Sentinel(settings.sentinel_hosts, socket_timeout=2.0, password=None)
+        conn = sentinel.master_for(
+            settings.redis_sentinel_master, password=settings.redis_password, db=settings.redis_db, **common
+        )
+    elif settings.redis_url:
+        conn = redis.Redis.from_url(settings.redis_url, **common)
+    else:
+        conn = redis.Redis(
+            host=settings.redis_host or "127.0.0.1",
+            port=settings.redis_port,
+            password=settings.redis_password,
+            db=settings.redis_db,
+            **common,
+        )
+    if check:
+        check_server(conn)
+    return conn
+
+
+def check_server(conn: redis.Redis) -> None:
+    """Ping, and warn loudly when the eviction policy could silently drop jobs."""
+    try:
+        conn.ping()
+    except redis.RedisError as exc:
+        raise ServerUnavailableError(f"cannot reach the Redis server: {exc}") from exc
+    try:
+        policy = conn.config_get("maxmemory-policy").get("maxmemory-policy", "unknown")
+    except redis.ResponseError:  # CONFIG may be disabled on managed servers
+        policy = "unknown"
+    if policy != "noeviction":
+        log.warning(
+            "!!! Redis maxmemory-policy is %r, not 'noeviction': under memory pressure the server "
+            "will evict keys and silently LOSE JOBS. Set maxmemory-policy noeviction. !!!",
+            policy,
+        )
+
+
+def server_time_ms(conn: redis.Redis) -> int:
+    seconds, micros = conn.time()
+    return int(seconds) * 1000 + int(micros) // 1000

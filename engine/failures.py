@@ -1,0 +1,88 @@
+"""The one failure ladder: exception -> log -> metric -> retry, back-pressure or dead-letter.
+
+Used by the worker for a run that raised, and by the reaper for a run whose worker died.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+import traceback as tb_module
+from typing import Any
+
+from rq.job import Job
+
+from . import keys
+from .app import Engine
+from .errors import PermanentError, ProviderBackPressure
+from .failure_groups import signature
+from .hooks import Hooks
+
+log = logging.getLogger("engine.failures")
+
+
+def describe(exc: BaseException, worker: str, run: int, func_name: str) -> dict[str, Any]:
+    """One attempt's error record: type, message, traceback, worker, time, run, function."""
+    frames = tb_module.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+    function = frames[-1].name if frames else func_name.rsplit(".", 1)[-1]
+    return {
+        "type": type(exc).__name__,
+        "message": str(exc)[:2000],
+        "traceback": "".join(tb_module.format_exception(exc))[-8000:],
+        "worker": worker,
+        "time": time.time(),
+        "run": run,
+        "function": function,
+    }
+
+
+def decide(eng: Engine, queue: str, exc: BaseException, runs: int) -> tuple[str, int]:
+    """(action, wait_ms) for a failed run number `runs` of a job on `queue`."""
+    policy = eng.table[queue]
+    if isinstance(exc, ProviderBackPressure):
+        return "pressure", int(exc.retry_after_s * 1000)
+    if isinstance(exc, PermanentError) or runs >= policy.max_runs:
+        return "dead", 0
+    wait_s = policy.wait_s(runs) * eng.settings.delay_scale
+    if policy.jitter:
+        wait_s *= random.uniform(1.0, 1.25)  # only ever later, never earlier than the documented wait
+    return "retry", int(round(wait_s * 1000))
+
+
+def handle_failure(eng: Engine, hooks: Hooks, queue: str, job: Job, member: str, exc: BaseException,
+                   fields: dict[str, str], worker: str) -> str | None:
+    """Record a failed run and move the job on. Returns the action taken, or None when another
+    party (the reaper, or the worker after all) already owned the outcome."""
+    job_id = job.id
+    runs = int(fields.get("jq_runs") or 0)
+    func_name = job.func_name
+    error = describe(exc, worker, runs, func_name)
+    action, wait_ms = decide(eng, queue, exc, runs)
+    log.warning("job %s on %s failed run %d (%s: %s) -> %s", job_id, queue, runs, error["type"],
+                error["message"][:200], action)
+    sig, normal = signature(error["type"], error["message"], error["function"])
+    priority = fields.get("jq_priority") or "normal"
+    entry = {
+        "job_id": job_id, "queue": queue, "job_type": func_name, "data": json.dumps(job.kwargs),
+        "options": json.dumps({"priority": priority, "timeout_s": eng.table[queue].timeout_s}),
+        "runs": runs, "enqueued_at": fields.get("enqueued_at", ""), "error_type": error["type"],
+        "error_message": error["message"],
+    }
+    group = {"type": error["type"], "message": normal, "function": error["function"], "queue": queue}
+    prefixes = [keys.metrics_prefix(r, queue) for r in ("m", "h", "d")]
+    done = eng.scripts.fail(
+        keys=[keys.active(queue), keys.job(job_id), keys.scheduled(queue), keys.attempts(job_id),
+              keys.job_log(job_id), keys.pressure(queue), keys.waiting(queue, priority), keys.wake(queue),
+              keys.failed(queue), keys.dlq_entry(job_id), keys.DLQ_ALL, keys.dlq_queue(queue),
+              keys.failure_group(sig), keys.FAILURE_GROUPS],
+        args=[member, job_id, action, json.dumps(error), wait_ms, eng.table[queue].keep_failed_s, sig,
+              keys.dlq_group(""), json.dumps(entry), json.dumps(group), *prefixes],
+    )
+    if not done:
+        log.info("job %s: run outcome already taken over (lease expired)", job_id)
+        return None
+    hooks.on_failure(job_id, queue, error, action)
+    if action == "dead":
+        hooks.on_final_failure(job_id, queue, error)
+    return action

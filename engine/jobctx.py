@@ -1,0 +1,63 @@
+"""What a running processor can ask of the engine: its job id, progress and a short log."""
+from __future__ import annotations
+
+import contextvars
+import json
+import time
+from dataclasses import dataclass
+
+from . import keys
+from .app import Engine
+
+LOG_MAX_LINES = 200
+
+
+@dataclass(frozen=True)
+class JobContext:
+    engine: Engine
+    job_id: str
+    queue: str
+    run: int  # 1 for the first run, 2 for the first retry ...
+
+
+_current: contextvars.ContextVar[JobContext | None] = contextvars.ContextVar("jq_job", default=None)
+
+
+def current() -> JobContext | None:
+    """The running job's context, or None outside a worker (direct calls, tests)."""
+    return _current.get()
+
+
+def current_job_id() -> str | None:
+    ctx = _current.get()
+    return ctx.job_id if ctx else None
+
+
+def set_progress(percent: float) -> None:
+    """Report progress 0..100; a no-op outside a worker."""
+    ctx = _current.get()
+    if ctx is None:
+        return
+    value = max(0.0, min(100.0, float(percent)))
+    ctx.engine.conn.hset(keys.job(ctx.job_id), "jq_progress", f"{value:g}")
+
+
+def log(message: str) -> None:
+    """Append a line to the job's log (kept with the job, capped); a no-op outside a worker."""
+    ctx = _current.get()
+    if ctx is None:
+        return
+    line = json.dumps({"t": time.time(), "run": ctx.run, "msg": str(message)[:2000]})
+    key = keys.job_log(ctx.job_id)
+    pipe = ctx.engine.conn.pipeline(transaction=False)
+    pipe.rpush(key, line)
+    pipe.ltrim(key, -LOG_MAX_LINES, -1)
+    pipe.execute()
+
+
+def bind(ctx: JobContext) -> contextvars.Token:
+    return _current.set(ctx)
+
+
+def unbind(token: contextvars.Token) -> None:
+    _current.reset(token)

@@ -1,0 +1,35 @@
+"""Turning a stored job hash back into an RQ Job, and importing processors once."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Callable
+
+from rq.job import Job
+from rq.serializers import JSONSerializer
+from rq.utils import import_attribute
+
+from . import keys
+from .app import Engine
+from .errors import NotFoundError
+
+
+def from_fields(eng: Engine, job_id: str, raw: dict[bytes, bytes] | list) -> tuple[Job, dict[str, str]]:
+    """(Job, text fields) from HGETALL output (a dict or a flat list)."""
+    if isinstance(raw, list):
+        raw = dict(zip(raw[::2], raw[1::2]))
+    job = Job(job_id, connection=eng.conn, serializer=JSONSerializer)
+    job.restore(raw)
+    text = {k.decode(): v.decode(errors="replace") for k, v in raw.items() if k != b"data"}
+    return job, text
+
+
+def load(eng: Engine, job_id: str) -> tuple[Job, dict[str, str]]:
+    raw = eng.conn.hgetall(keys.job(job_id))
+    if not raw:
+        raise NotFoundError(f"job {job_id!r} not found")
+    return from_fields(eng, job_id, raw)
+
+
+@lru_cache(maxsize=256)
+def processor(func_name: str) -> Callable[..., Any]:
+    return import_attribute(func_name)

