@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     redis_sentinel_master: str = "mymaster"
 
     data_dir: Path = Path("var")
+    embedded_port: int = 6399  # the embedded Valkey's port when no server is configured
     scheduler_tz: str = "UTC"
 
     # Per-queue overrides of the queue table, e.g. {"whatsapp": {"timeout_s": 60, "concurrency": 8}}

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import redis
-from rq.timeouts import JobTimeoutException, UnixSignalDeathPenalty
+from rq.timeouts import JobTimeoutException, TimerDeathPenalty, UnixSignalDeathPenalty
 from rq.utils import utcformat
 
 from . import jobctx, jobs, keys
@@ -112,7 +112,10 @@ class Worker:
         started = time.perf_counter()
         try:
             self.hooks.before_job(job, queue)
-            with UnixSignalDeathPenalty(self.eng.table[queue].timeout_s, JobTimeoutException, job_id=job_id):
+            # SIGALRM works only in the main thread; a worker run in a thread (tests) uses a timer.
+            main = threading.current_thread() is threading.main_thread()
+            penalty = UnixSignalDeathPenalty if main else TimerDeathPenalty
+            with penalty(self.eng.table[queue].timeout_s, JobTimeoutException, job_id=job_id):
                 result = jobs.processor(job.func_name)(*job.args, **job.kwargs)
         except HardStop:
             raise

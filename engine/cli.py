@@ -1,0 +1,166 @@
+"""`python -m engine ...`: workers, scheduler, the whole system, and operator commands.
+
+Bad arguments or an unreachable server print one clear line and exit with code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any
+
+from .errors import EngineError
+from .queues import QUEUE_NAMES
+
+
+def _queue_list(text: str) -> list[str]:
+    names = [q.strip() for q in text.split(",") if q.strip()]
+    bad = [q for q in names if q not in QUEUE_NAMES]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(f"unknown queue(s) {bad or text!r}; known: {', '.join(QUEUE_NAMES)}")
+    return names
+
+
+def _concurrency(text: str) -> tuple[str, int]:
+    name, _, n = text.partition("=")
+    if name not in QUEUE_NAMES or not n.isdigit() or int(n) < 1:
+        raise argparse.ArgumentTypeError(f"expected QUEUE=N with N >= 1, got {text!r}")
+    return name, int(n)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m engine", description="Job queue engine")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    w = sub.add_parser("worker", help="one worker process")
+    w.add_argument("--queues", type=_queue_list, default=list(QUEUE_NAMES))
+    w.add_argument("--burst", action="store_true", help="exit when nothing is runnable")
+    w.add_argument("--name")
+
+    ws = sub.add_parser("workers", help="every queue's workers, with the table's concurrency")
+    ws.add_argument("--queues", type=_queue_list, default=list(QUEUE_NAMES))
+    ws.add_argument("--burst", action="store_true")
+    ws.add_argument("--concurrency", type=_concurrency, action="append", default=[], metavar="QUEUE=N")
+
+    s = sub.add_parser("scheduler", help="cron schedules and recovery of dead workers' jobs")
+    s.add_argument("--once", action="store_true")
+
+    sub.add_parser("run", help="the whole system (embedded server when none is configured)")
+    sub.add_parser("info", help="queue counts")
+
+    e = sub.add_parser("enqueue", help="add a job")
+    e.add_argument("queue", type=lambda t: _queue_list(t)[0])
+    e.add_argument("data", help="the job's data as JSON")
+    e.add_argument("--priority", choices=["high", "normal", "low"], default="normal")
+    e.add_argument("--delay", type=float, help="seconds")
+    e.add_argument("--job-id")
+
+    for name in ("pause", "resume"):
+        c = sub.add_parser(name)
+        c.add_argument("queue", type=lambda t: _queue_list(t)[0])
+    lim = sub.add_parser("limit", help="change a queue's rate limit (starts per minute)")
+    lim.add_argument("queue", type=lambda t: _queue_list(t)[0])
+    lim.add_argument("per_minute", type=int)
+
+    d = sub.add_parser("dead-letters", help="list, retry or delete dead-letter entries")
+    d.add_argument("action", choices=["list", "retry", "delete"])
+    d.add_argument("ids", nargs="*")
+    d.add_argument("--queue", type=lambda t: _queue_list(t)[0])
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return _dispatch(args)
+    except EngineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # settings that do not validate
+        print(f"error: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from .app import Engine
+
+    if args.command == "run":
+        from .runner import run_system
+
+        return run_system()
+    if args.command == "workers":
+        from .runner import run_workers
+
+        return run_workers(args.queues, burst=args.burst, concurrency=dict(args.concurrency))
+    eng = Engine.from_settings()
+    if args.command == "worker":
+        from .worker import Worker
+
+        Worker(eng, args.queues, burst=args.burst, name=args.name).run()
+        return 0
+    if args.command == "scheduler":
+        from .scheduler import main as scheduler_main
+
+        return scheduler_main(eng, once=args.once)
+    return _operator_command(eng, args)
+
+
+def _operator_command(eng, args: argparse.Namespace) -> int:
+    from . import monitoring
+    from .audit import Actor
+    from .operator import Operator
+
+    op = Operator(eng, Actor(_whoami(), "cli"), role="operator")
+    out: Any
+    if args.command == "info":
+        m = monitoring.get_all_metrics(engine=eng)
+        out = {q: {k: v for k, v in qm.items() if k in ("waiting", "active", "scheduled", "completed", "failed",
+                                                        "dead_lettered", "workers", "paused", "rate_limit")}
+               for q, qm in m["queues"].items()}
+    elif args.command == "enqueue":
+        try:
+            data = json.loads(args.data)
+        except json.JSONDecodeError as exc:
+            print(f"error: data: not valid JSON ({exc.msg})", file=sys.stderr)
+            return 2
+        job = op.enqueue(args.queue, data, priority=args.priority, delay=args.delay, job_id=args.job_id)
+        out = {"id": job.id, "queue": args.queue}
+    elif args.command == "pause":
+        op.pause(args.queue)
+        out = {"paused": args.queue}
+    elif args.command == "resume":
+        op.resume(args.queue)
+        out = {"resumed": args.queue}
+    elif args.command == "limit":
+        op.set_rate_limit(args.queue, args.per_minute)
+        out = {"queue": args.queue, "rate_limit": args.per_minute}
+    else:
+        out = _dead_letters(op, args)
+    print(json.dumps(out, indent=2, default=str))
+    return 0
+
+
+def _dead_letters(op, args) -> Any:
+    from . import dead_letters
+
+    if args.action == "list":
+        entries, total = dead_letters.list_entries(dead_letters.Filter(queue=args.queue), engine=op.eng)
+        return {"total": total, "entries": entries}
+    if not args.ids:
+        raise EngineError(f"dead-letters {args.action} needs at least one entry id")
+    if args.action == "retry":
+        return {"retried": op.bulk_retry_dead_letters(ids=args.ids)}
+    return {"deleted": op.bulk_delete_dead_letters(ids=args.ids)}
+
+
+def _whoami() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in some containers
+        return "cli"

@@ -1,0 +1,156 @@
+"""One job by id: its full record, retry (from failed / dead-letter) and removal."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from . import dead_letters, jobs, keys
+from .app import Engine, resolve
+from .errors import ConflictError, NotFoundError
+from .schemas import check_job_id
+
+STATES = ("queued", "scheduled", "started", "finished", "failed")
+
+
+def remove_keys(queue: str, job_id: str) -> list[str]:
+    return [keys.job(job_id), keys.attempts(job_id), keys.job_log(job_id),
+            *(keys.waiting(queue, p) for p in keys.PRIORITIES), keys.scheduled(queue), keys.finished(queue),
+            keys.failed(queue), keys.dlq_entry(job_id), keys.DLQ_ALL, keys.dlq_queue(queue)]
+
+
+def _ms_iso(value: str | None) -> str | None:
+    if not value:
+        return None
+    return datetime.fromtimestamp(int(float(value)) / 1000, timezone.utc).isoformat()
+
+
+def get_job(queue_name: str, job_id: str, *, engine: Engine | None = None) -> dict[str, Any]:
+    """Everything known about one job: state, data, options, runs, errors, result, times, progress, log."""
+    eng = resolve(engine)
+    policy = eng.table[queue_name]
+    check_job_id(job_id)
+    pipe = eng.conn.pipeline(transaction=False)
+    pipe.hgetall(keys.job(job_id))
+    pipe.lrange(keys.attempts(job_id), 0, -1)
+    pipe.lrange(keys.job_log(job_id), 0, -1)
+    pipe.exists(keys.dlq_entry(job_id))
+    raw, attempts, log_lines, in_dlq = pipe.execute()
+    if not raw:
+        raise NotFoundError(f"job {job_id!r} not found on {queue_name}")
+    job, f = jobs.from_fields(eng, job_id, raw)
+    if job.origin != policy.name:
+        raise NotFoundError(f"job {job_id!r} not found on {queue_name}")
+    state = f.get("status", "")
+    return {
+        "id": job_id,
+        "queue": queue_name,
+        "state": "dead_lettered" if in_dlq else state,
+        "status": state,
+        "job_type": job.func_name,
+        "data": job.kwargs,
+        "options": {"priority": f.get("jq_priority", "normal"), "timeout_s": int(f.get("timeout") or 0),
+                    "keep_completed_s": int(f.get("result_ttl") or 0), "keep_failed_s": int(f.get("failure_ttl") or 0)},
+        "runs": int(f.get("jq_runs") or 0),
+        "max_runs": policy.max_runs,
+        "errors": [json.loads(a) for a in attempts],
+        "result": json.loads(f["jq_result"]) if f.get("jq_result") else None,
+        "progress": float(f.get("jq_progress") or 0),
+        "log": [json.loads(line) for line in log_lines],
+        "enqueued_at": f.get("enqueued_at") or None,
+        "due_at": _ms_iso(f.get("jq_due_ms")) if state == "scheduled" else None,
+        "started_at": _ms_iso(f.get("jq_started_ms")),
+        "ended_at": _ms_iso(f.get("jq_ended_ms")),
+        "worker": f.get("worker_name") or None,
+        "dead_lettered": bool(in_dlq),
+    }
+
+
+def retry_job(queue_name: str, job_id: str, *, engine: Engine | None = None) -> bool:
+    """Retry a failed (dead-lettered) job; anything else is a ConflictError."""
+    eng = resolve(engine)
+    eng.table[queue_name]
+    check_job_id(job_id)
+    status = eng.conn.hget(keys.job(job_id), "status")
+    origin = eng.conn.hget(keys.job(job_id), "origin")
+    if status is None and not dead_letters.exists(job_id, engine=eng):
+        raise NotFoundError(f"job {job_id!r} not found on {queue_name}")
+    if origin is not None and origin.decode() != queue_name:
+        raise NotFoundError(f"job {job_id!r} not found on {queue_name}")
+    if not dead_letters.exists(job_id, engine=eng):
+        raise ConflictError(f"job {job_id!r} is {status.decode() if status else 'gone'}, not failed")
+    return dead_letters.retry(job_id, engine=eng)
+
+
+def remove_job(queue_name: str, job_id: str, *, engine: Engine | None = None) -> None:
+    """Delete a job (waiting, scheduled, finished or failed) and its dead-letter entry; not a running one."""
+    eng = resolve(engine)
+    eng.table[queue_name]
+    check_job_id(job_id)
+    origin = eng.conn.hget(keys.job(job_id), "origin")
+    if origin is not None and origin.decode() != queue_name:
+        raise NotFoundError(f"job {job_id!r} not found on {queue_name}")
+    result = eng.scripts.remove(keys=remove_keys(queue_name, job_id), args=[job_id, keys.dlq_group("")])
+    if result == 0:
+        raise NotFoundError(f"job {job_id!r} not found on {queue_name}")
+    if result == -1:
+        raise ConflictError(f"job {job_id!r} is running; it can be removed once it finishes")
+
+
+def list_jobs(queue_name: str, state: str, *, offset: int = 0, limit: int = 50,
+              engine: Engine | None = None) -> tuple[list[dict[str, Any]], int]:
+    """One page of a queue's jobs in a state, and the state's total; never loads the whole state."""
+    eng = resolve(engine)
+    eng.table[queue_name]
+    now_s = eng.conn.time()[0]
+    pipe = eng.conn.pipeline(transaction=False)
+    if state == "queued":
+        lists = [keys.waiting(queue_name, p) for p in keys.PRIORITIES]
+        for key in lists:
+            pipe.llen(key)
+        lengths = pipe.execute()
+        ids, skip = [], offset
+        for key, length in zip(lists, lengths):
+            if skip >= length:
+                skip -= length
+                continue
+            take = limit - len(ids)
+            if take <= 0:
+                break
+            ids += [i.decode() for i in eng.conn.lrange(key, skip, skip + take - 1)]
+            skip = 0
+        total = sum(lengths)
+    elif state == "scheduled":
+        ids = [i.decode() for i in eng.conn.zrange(keys.scheduled(queue_name), offset, offset + limit - 1)]
+        total = eng.conn.zcard(keys.scheduled(queue_name))
+    elif state == "started":
+        members = eng.conn.zrange(keys.active(queue_name), offset, offset + limit - 1)
+        ids = [m.decode().split("|", 1)[0] for m in members]
+        total = eng.conn.zcard(keys.active(queue_name))
+    elif state in ("finished", "failed"):
+        key = keys.finished(queue_name) if state == "finished" else keys.failed(queue_name)
+        ids = [i.decode() for i in eng.conn.zrevrangebyscore(key, "+inf", now_s, start=offset, num=limit)]
+        total = eng.conn.zcount(key, now_s, "+inf")
+    else:
+        from .errors import ValidationError
+
+        raise ValidationError("state", f"must be one of {', '.join(STATES)}")
+    return summaries(eng, ids), total
+
+
+def summaries(eng: Engine, ids: list[str]) -> list[dict[str, Any]]:
+    """Short rows for a page of job ids (fields read with one pipelined HMGET each)."""
+    fields = ["status", "jq_priority", "jq_runs", "enqueued_at", "jq_started_ms", "jq_ended_ms", "jq_progress",
+              "origin"]
+    pipe = eng.conn.pipeline(transaction=False)
+    for job_id in ids:
+        pipe.hmget(keys.job(job_id), fields)
+    rows = []
+    for job_id, values in zip(ids, pipe.execute()):
+        if values[0] is None:
+            continue
+        v = [x.decode() if x is not None else None for x in values]
+        rows.append({"id": job_id, "queue": v[7], "status": v[0], "priority": v[1], "runs": int(v[2] or 0),
+                     "enqueued_at": v[3], "started_at": _ms_iso(v[4]), "ended_at": _ms_iso(v[5]),
+                     "progress": float(v[6] or 0)})
+    return rows

@@ -1,0 +1,156 @@
+"""Reading the metrics history the workers write (engine/lua/prelude.lua add_metrics).
+
+Per queue and bucket (minute, hour, day) a hash holds counters and two duration histograms
+(`run:<bucket>`, `wait:<bucket>`). A read costs one HGETALL per bucket, whatever the job count.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, time as dtime, timedelta, timezone
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo
+
+from . import histogram, keys
+from .app import Engine, resolve
+from .errors import ValidationError
+
+RESOLUTION_S = {"m": 60, "h": 3600, "d": 86400}
+COUNTERS = ("started", "completed", "failed", "retried", "dead_lettered", "rate_limited", "back_pressure")
+PERCENTILES = (50, 95, 99)
+
+
+def resolution_for(window_s: float) -> str:
+    """Minutes up to 48 hours, hours up to 90 days, days beyond."""
+    if window_s <= 48 * 3600:
+        return "m"
+    if window_s <= 90 * 86400:
+        return "h"
+    return "d"
+
+
+def _bucket_starts(resolution: str, start_s: int, end_s: int) -> list[int]:
+    size = RESOLUTION_S[resolution]
+    first = start_s - start_s % size
+    return list(range(first, end_s + 1, size))
+
+
+def _raw_buckets(eng: Engine, queue: str, resolution: str, starts: list[int]) -> list[dict[bytes, bytes]]:
+    pipe = eng.conn.pipeline(transaction=False)
+    for s in starts:
+        pipe.hgetall(keys.metrics(resolution, queue, s))
+    return pipe.execute()
+
+
+class Summary:
+    """Counters and histograms of one or more buckets, merged."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.run: Counter[int] = Counter()
+        self.wait: Counter[int] = Counter()
+
+    def add(self, raw: dict[bytes, bytes]) -> "Summary":
+        for k, v in raw.items():
+            name, n = k.decode(), int(v)
+            if name.startswith("run:"):
+                self.run[int(name[4:])] += n
+            elif name.startswith("wait:"):
+                self.wait[int(name[5:])] += n
+            else:
+                self.counts[name] += n
+        return self
+
+    def row(self) -> dict[str, Any]:
+        out: dict[str, Any] = {c: self.counts.get(c, 0) for c in COUNTERS}
+        for p in PERCENTILES:
+            out[f"run_p{p}_ms"] = _round(histogram.percentile(self.run, p))
+            out[f"wait_p{p}_ms"] = _round(histogram.percentile(self.wait, p))
+        done = self.counts.get("completed", 0)
+        out["run_avg_ms"] = round(self.counts.get("run_ms", 0) / done, 3) if done else None
+        return out
+
+    def share_waiting_under(self, limit_ms: float) -> float | None:
+        """Fraction of starts whose wait was surely under limit_ms (bucket upper bound <= limit)."""
+        total = sum(self.wait.values())
+        if not total:
+            return None
+        within = sum(n for b, n in self.wait.items() if (histogram.BASE ** b if b > 0 else 1) <= limit_ms)
+        return within / total
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def history(queue: str, *, start: datetime, end: datetime, resolution: str | None = None,
+            engine: Engine | None = None) -> list[dict[str, Any]]:
+    """One row per bucket between start and end: counters and run/wait percentiles."""
+    eng = resolve(engine)
+    eng.table[queue]
+    if end < start:
+        raise ValidationError("end", "must not be before start")
+    resolution = resolution or resolution_for((end - start).total_seconds())
+    if resolution not in RESOLUTION_S:
+        raise ValidationError("resolution", "must be m, h or d")
+    starts = _bucket_starts(resolution, int(start.timestamp()), int(end.timestamp()))
+    if len(starts) > 20_000:
+        raise ValidationError("start", "window too large for this resolution")
+    rows = []
+    for s, raw in zip(starts, _raw_buckets(eng, queue, resolution, starts)):
+        rows.append({"time": datetime.fromtimestamp(s, timezone.utc), "queue": queue, **Summary().add(raw).row()})
+    return rows
+
+
+def summary(queue: str, *, seconds: int, end: datetime | None = None, engine: Engine | None = None) -> dict:
+    """Merged counters and percentiles over the last `seconds` (minute buckets up to 48 h)."""
+    eng = resolve(engine)
+    end = end or datetime.now(timezone.utc)
+    resolution = resolution_for(seconds)
+    starts = _bucket_starts(resolution, int(end.timestamp()) - seconds + 1, int(end.timestamp()))
+    merged = Summary()
+    for raw in _raw_buckets(eng, queue, resolution, starts):
+        merged.add(raw)
+    return merged.row()
+
+
+def recent(queues: Iterable[str], *, now_s: int, engine: Engine) -> dict[str, dict[str, Any]]:
+    """Per queue, from one pipeline: the last 60 minute buckets (a per-minute series and their
+    merged Summary) and the last 25 hour buckets merged (the last day)."""
+    queues = list(queues)
+    minutes = _bucket_starts("m", now_s - 59 * 60, now_s)
+    hours = _bucket_starts("h", now_s - 24 * 3600, now_s)
+    pipe = engine.conn.pipeline(transaction=False)
+    for q in queues:
+        for s in minutes:
+            pipe.hgetall(keys.metrics("m", q, s))
+        for s in hours:
+            pipe.hgetall(keys.metrics("h", q, s))
+    raws = iter(pipe.execute())
+    out = {}
+    for q in queues:
+        hour, day, series = Summary(), Summary(), []
+        for s in minutes:
+            raw = next(raws)
+            if raw:
+                hour.add(raw)
+                series.append((s, Summary().add(raw).row()))
+        for s in hours:
+            day.add(next(raws))
+        out[q] = {"hour": hour, "day": day, "series": series}
+    return out
+
+
+def day_totals(engine: Engine | None, day: date, tz: str | None = None) -> dict[str, dict[str, int]]:
+    """Per queue, the jobs completed, failed runs and dead-letterings of one local day."""
+    eng = resolve(engine)
+    zone = ZoneInfo(tz or eng.settings.scheduler_tz)
+    start = datetime.combine(day, dtime(0), zone)
+    end = datetime.combine(day + timedelta(days=1), dtime(0), zone) - timedelta(seconds=1)
+    age_s = (datetime.now(timezone.utc) - start).total_seconds()
+    resolution = "m" if age_s < 47 * 3600 else "h"
+    out = {}
+    for q in eng.table.names:
+        rows = history(q, start=start, end=end, resolution=resolution, engine=eng)
+        out[q] = {"completed": sum(r["completed"] for r in rows), "failed": sum(r["failed"] for r in rows),
+                  "dead_lettered": sum(r["dead_lettered"] for r in rows)}
+    return out

@@ -1,0 +1,135 @@
+"""The design document's monitoring calls, in Python. Reads only: no call here moves a job.
+
+get_all_metrics / get_queue_metrics answer from a fixed number of reads per queue (list lengths,
+sorted-set counts, a few metric buckets), so they cost the same with 10 or 100,000 jobs.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from . import control, keys
+from .app import Engine, resolve
+from .job_ops import get_job, list_jobs, remove_job, retry_job, summaries  # noqa: F401  (re-exported)
+from .metrics import recent
+
+__all__ = ["get_all_metrics", "get_queue_metrics", "get_failed_jobs", "retry_job", "get_job", "remove_job",
+           "workers", "list_jobs"]
+
+
+def _now(eng: Engine) -> tuple[int, int]:
+    seconds, micros = eng.conn.time()
+    return seconds, seconds * 1000 + micros // 1000
+
+
+def workers(*, engine: Engine | None = None) -> list[dict[str, Any]]:
+    """Live workers (heartbeat within three leases): queues, pid, host, current job, last heartbeat."""
+    eng = resolve(engine)
+    _, now_ms = _now(eng)
+    alive_after = now_ms - 3 * eng.settings.lease_ms
+    names = [n.decode() for n in eng.conn.zrangebyscore(keys.WORKERS, alive_after, "+inf")]
+    pipe = eng.conn.pipeline(transaction=False)
+    for name in names:
+        pipe.hgetall(keys.worker(name))
+    out = []
+    for name, raw in zip(names, pipe.execute()):
+        if not raw:
+            continue
+        f = {k.decode(): v.decode() for k, v in raw.items()}
+        out.append({"name": name, "queues": [q for q in f.get("queues", "").split(",") if q],
+                    "pid": int(f.get("pid") or 0), "host": f.get("host", ""), "current_job": f.get("current_job") or None,
+                    "last_heartbeat": datetime.fromtimestamp(int(f.get("heartbeat_ms", 0)) / 1000, timezone.utc).isoformat(),
+                    "started": datetime.fromtimestamp(int(f.get("started_ms", 0)) / 1000, timezone.utc).isoformat()})
+    return out
+
+
+def _queue_counts(eng: Engine, queue: str, now_s: int, now_ms: int) -> list:
+    pipe = eng.conn.pipeline(transaction=False)
+    for p in keys.PRIORITIES:
+        pipe.llen(keys.waiting(queue, p))
+    pipe.zcard(keys.active(queue))
+    pipe.zcard(keys.scheduled(queue))
+    pipe.zcount(keys.finished(queue), now_s, "+inf")
+    pipe.zcount(keys.failed(queue), now_s, "+inf")
+    pipe.zcard(keys.dlq_queue(queue))
+    pipe.zcount(keys.dlq_queue(queue), now_ms - 3_600_000, "+inf")
+    return pipe.execute()
+
+
+def _sla(eng: Engine, queue: str, last_hour, last_day) -> dict[str, Any] | None:
+    target = eng.table[queue].sla
+    if target is None:
+        return None
+    limit_ms = target.start_within_s * 1000
+    hour, day = last_hour.share_waiting_under(limit_ms), last_day.share_waiting_under(limit_ms)
+    return {"start_within_s": target.start_within_s, "target_ratio": target.ratio,
+            "compliance_last_hour": hour, "compliance_last_day": day,
+            "breached": (hour is not None and hour < target.ratio) or (day is not None and day < target.ratio)}
+
+
+def _minute_series(series: list) -> list[dict[str, Any]]:
+    return [{"minute": datetime.fromtimestamp(s, timezone.utc).isoformat(), "completed": r["completed"],
+             "failed": r["failed"], "run_p95_ms": r["run_p95_ms"]} for s, r in series]
+
+
+def get_queue_metrics(queue_name: str, *, engine: Engine | None = None, _shared: dict | None = None) -> dict[str, Any]:
+    """Now: waiting per priority, active, scheduled, completed, failed, dead-lettered, workers, paused,
+    rate limit and use; last hour and day: counters, percentiles, SLA; alerts."""
+    eng = resolve(engine)
+    eng.table[queue_name]
+    shared = _shared or _shared_reads(eng, [queue_name])
+    now_s, now_ms = shared["now"]
+    counts = _queue_counts(eng, queue_name, now_s, now_ms)
+    high, normal, low, active, scheduled, completed, failed, dead, dead_hour = counts
+    ctl = control.state(queue_name, engine=eng)
+    alive = sum(1 for w in shared["workers"] if queue_name in w["queues"])
+    mine = shared["recent"][queue_name]
+    last_hour, last_day = mine["hour"], mine["day"]
+    sla = _sla(eng, queue_name, last_hour, last_day)
+    alerts = []
+    if dead_hour:
+        alerts.append(f"{dead_hour} new dead-letter entries in the last hour")
+    if sla and sla["breached"]:
+        alerts.append("SLA breached")
+    if alive == 0:
+        alerts.append("no live workers")
+    return {
+        "queue": queue_name,
+        "waiting": {"high": high, "normal": normal, "low": low, "total": high + normal + low},
+        "active": active,
+        "scheduled": scheduled,
+        "completed": completed,
+        "failed": failed,
+        "dead_lettered": dead,
+        "dead_lettered_last_hour": dead_hour,
+        "workers": alive,
+        **ctl,
+        "last_hour": last_hour.row(),
+        "last_day": last_day.row(),
+        "per_minute": _minute_series(mine["series"]),
+        "sla": sla,
+        "alerts": alerts,
+    }
+
+
+def _shared_reads(eng: Engine, queues: list[str]) -> dict[str, Any]:
+    now_s, now_ms = _now(eng)
+    return {"now": (now_s, now_ms), "workers": workers(engine=eng), "recent": recent(queues, now_s=now_s, engine=eng)}
+
+
+def get_all_metrics(*, engine: Engine | None = None) -> dict[str, Any]:
+    """Every queue's metrics plus totals."""
+    eng = resolve(engine)
+    shared = _shared_reads(eng, eng.table.names)
+    queues = {q: get_queue_metrics(q, engine=eng, _shared=shared) for q in eng.table.names}
+    totals = {k: sum(m[k] for m in queues.values()) for k in ("active", "scheduled", "completed", "failed",
+                                                                "dead_lettered", "workers")}
+    totals["waiting"] = sum(m["waiting"]["total"] for m in queues.values())
+    return {"generated_at": datetime.fromtimestamp(shared["now"][1] / 1000, timezone.utc).isoformat(),
+            "queues": queues, "totals": totals}
+
+
+def get_failed_jobs(queue_name: str, limit: int = 50, *, offset: int = 0, engine: Engine | None = None) -> list[dict]:
+    """Failed jobs still retained (newest first); each is also in the dead-letter queue."""
+    rows, _total = list_jobs(queue_name, "failed", offset=offset, limit=limit, engine=engine)
+    return rows

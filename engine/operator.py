@@ -1,0 +1,107 @@
+"""Every operator action in one place: checks the role, does it, and writes the audit log.
+
+The API, the dashboard and the CLI act only through an Operator, so no mutating path can skip
+the role check or the audit entry.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from rq.job import Job
+
+from . import audit, control, dead_letters, job_ops
+from .app import Engine
+from .audit import Actor
+from .errors import EngineError, PermissionDenied
+from .helpers import add_job
+
+WRITE_ROLES = ("operator", "write")
+
+
+class Operator:
+    def __init__(self, eng: Engine, actor: Actor, *, role: str):
+        self.eng, self.actor, self.role = eng, actor, role
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in WRITE_ROLES
+
+    def _do(self, action: str, fn: Callable[[], Any], *, queue: str | None = None, target: str | None = None,
+            details: dict[str, Any] | None = None) -> Any:
+        if not self.can_write:
+            audit.record(self.actor, action, queue=queue, target=target, details=details,
+                         outcome="denied: read-only role", engine=self.eng)
+            raise PermissionDenied(f"{self.actor.name} ({self.role}) may not {action}")
+        try:
+            result = fn()
+        except EngineError as exc:
+            audit.record(self.actor, action, queue=queue, target=target, details=details,
+                         outcome=f"error: {exc}", engine=self.eng)
+            raise
+        audit.record(self.actor, action, queue=queue, target=target, details=details, outcome="ok", engine=self.eng)
+        return result
+
+    # jobs
+    def enqueue(self, queue: str, data: dict[str, Any], *, priority: str = "normal",
+                delay: timedelta | float | None = None, run_at: datetime | None = None,
+                job_id: str | None = None) -> Job:
+        details = {"priority": priority, "delay": delay, "run_at": run_at, "job_id": job_id}
+        return self._do("enqueue", lambda: add_job(queue, data, priority=priority, delay=delay, run_at=run_at,
+                                                   job_id=job_id, engine=self.eng), queue=queue, details=details)
+
+    def retry_job(self, queue: str, job_id: str) -> bool:
+        return self._do("retry", lambda: job_ops.retry_job(queue, job_id, engine=self.eng), queue=queue, target=job_id)
+
+    def remove_job(self, queue: str, job_id: str) -> None:
+        return self._do("delete", lambda: job_ops.remove_job(queue, job_id, engine=self.eng), queue=queue,
+                        target=job_id)
+
+    # dead letters
+    def retry_dead_letter(self, entry_id: str) -> bool:
+        return self._do("dead_letter_retry", lambda: dead_letters.retry(entry_id, engine=self.eng), target=entry_id)
+
+    def delete_dead_letter(self, entry_id: str) -> bool:
+        return self._do("dead_letter_delete", lambda: dead_letters.delete(entry_id, engine=self.eng), target=entry_id)
+
+    def bulk_retry_dead_letters(self, flt: dead_letters.Filter | None = None, *, ids: list[str] | None = None) -> int:
+        return self._do("bulk_retry", lambda: dead_letters.bulk_retry(flt, ids=ids, engine=self.eng),
+                        queue=flt.queue if flt else None, details=_bulk_details(flt, ids))
+
+    def bulk_delete_dead_letters(self, flt: dead_letters.Filter | None = None, *, ids: list[str] | None = None) -> int:
+        return self._do("bulk_delete", lambda: dead_letters.bulk_delete(flt, ids=ids, engine=self.eng),
+                        queue=flt.queue if flt else None, details=_bulk_details(flt, ids))
+
+    # queues
+    def pause(self, queue: str) -> None:
+        return self._do("pause", lambda: control.pause(queue, engine=self.eng), queue=queue)
+
+    def resume(self, queue: str) -> None:
+        return self._do("resume", lambda: control.resume(queue, engine=self.eng), queue=queue)
+
+    def set_rate_limit(self, queue: str, limit: int, *, window_ms: int | None = None) -> None:
+        return self._do("rate_limit", lambda: control.set_rate_limit(queue, limit, window_ms=window_ms,
+                                                                     engine=self.eng),
+                        queue=queue, details={"limit": limit, "window_ms": window_ms})
+
+    # schedules
+    def pause_schedule(self, name: str) -> None:
+        from . import schedules
+
+        return self._do("schedule_pause", lambda: schedules.pause_schedule(self.eng, name), target=name)
+
+    def resume_schedule(self, name: str) -> None:
+        from . import schedules
+
+        return self._do("schedule_resume", lambda: schedules.resume_schedule(self.eng, name), target=name)
+
+    def run_schedule_now(self, name: str) -> str | None:
+        from . import schedules
+
+        return self._do("schedule_run_now", lambda: schedules.run_now(self.eng, name), target=name)
+
+
+def _bulk_details(flt: dead_letters.Filter | None, ids: list[str] | None) -> dict[str, Any]:
+    if ids is not None:
+        return {"ids": ids[:100], "count": len(ids)}
+    return {"filter": {k: v for k, v in (flt.__dict__ if flt else {}).items() if v is not None}}

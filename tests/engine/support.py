@@ -1,0 +1,61 @@
+"""Test support: workers in threads or real processes, and polling without fixed sleeps."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+from engine.app import Engine
+from engine.enqueue import EnqueueRequest, enqueue
+from engine.worker import Worker
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCS = "tests.engine.jobfuncs"
+
+
+def put(eng: Engine, queue: str, func: str, data: dict | None = None, **kw):
+    """Enqueue a test function (by short name) on a real queue."""
+    return enqueue(eng, EnqueueRequest(queue, data or {}, func=f"{FUNCS}.{func}", **kw))
+
+
+def wait_until(condition: Callable[[], object], timeout_s: float = 10.0, interval_s: float = 0.02):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"condition not met within {timeout_s} s")
+
+
+@contextmanager
+def thread_workers(eng: Engine, queues: list[str], n: int = 1, **kw) -> Iterator[list[Worker]]:
+    workers = [Worker(eng, queues, **kw) for _ in range(n)]
+    threads = [threading.Thread(target=w.run, daemon=True) for w in workers]
+    for t in threads:
+        t.start()
+    try:
+        yield workers
+    finally:
+        for w in workers:
+            w.stopping = True
+        for t in threads:
+            t.join(timeout=10)
+
+
+def worker_env(eng: Engine) -> dict[str, str]:
+    s = eng.settings
+    return {**os.environ, "REDIS_URL": s.redis_url or "", "DELAY_SCALE": str(s.delay_scale),
+            "RATE_WINDOW_MS": str(s.rate_window_ms), "LEASE_MS": str(s.lease_ms),
+            "REAP_INTERVAL_MS": str(s.reap_interval_ms), "PYTHONPATH": str(ROOT)}
+
+
+def spawn_worker(eng: Engine, queues: list[str], *extra: str) -> subprocess.Popen:
+    """A real worker process (python -m engine worker)."""
+    return subprocess.Popen([sys.executable, "-m", "engine", "worker", "--queues", ",".join(queues), *extra],
+                            cwd=ROOT, env=worker_env(eng), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
