@@ -14,7 +14,7 @@ class Hooks:
         """Called just before the processor runs."""
 
     def after_job(self, job: Job, queue: str, result: Any) -> None:
-        """Called after a run succeeded and was recorded."""
+        """Called when the processor returned, just before the completion is recorded."""
 
     def on_failure(self, job_id: str, queue: str, error: dict, action: str) -> None:
         """Called after a failed run was recorded; action is retry, pressure or dead."""

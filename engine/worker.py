@@ -127,8 +127,8 @@ class Worker:
             handle_failure(self.eng, self.hooks, queue, job, member, exc, fields, self.name)
         else:
             run_ms = (time.perf_counter() - started) * 1000
-            self._complete(queue, job_id, member, result, run_ms)
             self.hooks.after_job(job, queue, result)
+            self._complete(queue, job_id, member, result, run_ms)
         finally:
             jobctx.unbind(token)
             with self._lock:

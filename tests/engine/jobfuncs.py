@@ -57,3 +57,22 @@ def progress(**data):
     jobctx.log("half way")
     jobctx.set_progress(100)
     return {"done": True}
+
+
+def mark(pause_s: float = 0.0, **data):
+    """Idempotent side effect: add the job id to a set, and count runs per job."""
+    ctx = jobctx.current()
+    time.sleep(pause_s)
+    pipe = ctx.engine.conn.pipeline()
+    pipe.sadd("test:done", ctx.job_id)
+    pipe.hincrby("test:runs", ctx.job_id, 1)
+    pipe.execute()
+    return {"marked": ctx.job_id}
+
+
+def die_first_run(**data):
+    """SIGKILLs its own worker process on the first run (while running)."""
+    ctx = jobctx.current()
+    if ctx.engine.conn.set(f"test:died:{ctx.job_id}", 1, nx=True):
+        os.kill(os.getpid(), 9)
+    return mark(**data)

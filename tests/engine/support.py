@@ -1,6 +1,7 @@
 """Test support: workers in threads or real processes, and polling without fixed sleeps."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -52,7 +53,8 @@ def worker_env(eng: Engine) -> dict[str, str]:
     s = eng.settings
     return {**os.environ, "REDIS_URL": s.redis_url or "", "DELAY_SCALE": str(s.delay_scale),
             "RATE_WINDOW_MS": str(s.rate_window_ms), "LEASE_MS": str(s.lease_ms),
-            "REAP_INTERVAL_MS": str(s.reap_interval_ms), "PYTHONPATH": str(ROOT)}
+            "REAP_INTERVAL_MS": str(s.reap_interval_ms), "QUEUE_OVERRIDES": json.dumps(s.queue_overrides),
+            "PYTHONPATH": str(ROOT)}
 
 
 def spawn_worker(eng: Engine, queues: list[str], *extra: str) -> subprocess.Popen:
