@@ -92,7 +92,8 @@ class Worker:
         return True
 
     def _dequeue(self) -> list:
-        args: list[Any] = [self.name, self.eng.settings.lease_ms, keys.job(""), len(self.queues)]
+        args: list[Any] = [self.name, self.eng.settings.lease_ms, keys.job(""), len(self.queues),
+                           keys.worker(self.name)]
         for q in self.queues:
             policy = self.eng.table[q]
             args += [q, policy.rate_limit_per_min, self.eng.settings.rate_window_ms,

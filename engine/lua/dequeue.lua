@@ -2,7 +2,7 @@
 -- For each queue: promote due scheduled jobs, then skip it when paused, back-pressured or at its
 -- rate limit, else pop high > normal > low into the active set with a lease.
 -- KEYS: per queue 8 keys: high, normal, low, scheduled, active, rate, control, pressure
--- ARGV: token, lease_ms, job_prefix, n_queues, then per queue 6: name, limit, window_ms, m, h, d prefixes
+-- ARGV: token, lease_ms, job_prefix, n_queues, worker hash key, then per queue 6: name, limit, window_ms, m, h, d prefixes
 -- Returns {queue, job_id, now_ms, runs, wait_ms, job fields...} or {'', wake_in_ms}
 local now = server_now_ms()
 local token, lease, job_prefix, nq = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
@@ -26,7 +26,7 @@ end
 for i = 0, nq - 1 do
   local high, normal, low, sched, active, rate, ctl, pres =
     KEYS[i*8+1], KEYS[i*8+2], KEYS[i*8+3], KEYS[i*8+4], KEYS[i*8+5], KEYS[i*8+6], KEYS[i*8+7], KEYS[i*8+8]
-  local a = 5 + i * 6
+  local a = 6 + i * 6
   local qname = ARGV[a]
   local prefixes = {ARGV[a+3], ARGV[a+4], ARGV[a+5]}
   promote(high, normal, low, sched)
@@ -66,6 +66,7 @@ for i = 0, nq - 1 do
           redis.call('HSET', jk, 'status', 'started', 'jq_started_ms', now, 'worker_name', token)
           redis.call('ZADD', rate, now, id .. ':' .. now .. ':' .. runs)
           redis.call('ZADD', active, now + lease, id .. '|' .. token)
+          redis.call('HSET', ARGV[5], 'current_job', id)
           add_metrics(prefixes, now, {'started', 1, 'wait:' .. hist_bucket(wait), 1, 'wait_ms', wait})
           local out = {qname, id, now, runs, wait}
           for _, v in ipairs(fields) do out[#out + 1] = v end

@@ -1,0 +1,57 @@
+"""CSV export shared by the dashboard and the API: one function per data set."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from typing import Any, Iterable
+
+from . import audit, dead_letters, failure_groups, metrics
+from .app import Engine
+
+
+def to_csv(rows: Iterable[dict[str, Any]], columns: list[str]) -> str:
+    """Rows as CSV with a header; nested values as JSON, datetimes as ISO 8601."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({c: _cell(row.get(c)) for c in columns})
+    return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, default=str)
+    return "" if value is None else value
+
+
+HISTORY_COLUMNS = ["time", "queue", *metrics.COUNTERS, "run_avg_ms",
+                   *(f"{k}_p{p}_ms" for k in ("run", "wait") for p in metrics.PERCENTILES)]
+DEAD_LETTER_COLUMNS = ["id", "queue", "job_type", "runs", "error_type", "error_message", "signature",
+                       "enqueued_at", "dead_lettered_at", "data"]
+GROUP_COLUMNS = ["signature", "type", "message", "function", "count", "dead_lettered", "first_seen",
+                 "last_seen", "queues", "sample_job_ids"]
+AUDIT_COLUMNS = ["time", "actor", "source", "action", "queue", "target", "outcome", "details"]
+
+
+def history_csv(queues: list[str], *, start: datetime, end: datetime, resolution: str | None = None,
+                engine: Engine) -> str:
+    rows = [r for q in queues for r in metrics.history(q, start=start, end=end, resolution=resolution, engine=engine)]
+    return to_csv(rows, HISTORY_COLUMNS)
+
+
+def dead_letters_csv(flt: dead_letters.Filter | None = None, *, engine: Engine, limit: int = 100_000) -> str:
+    entries, _ = dead_letters.list_entries(flt, limit=limit, engine=engine)
+    return to_csv(entries, DEAD_LETTER_COLUMNS)
+
+
+def failure_groups_csv(*, engine: Engine) -> str:
+    return to_csv(failure_groups.list_groups(limit=10_000, engine=engine), GROUP_COLUMNS)
+
+
+def audit_csv(*, engine: Engine, **filters: Any) -> str:
+    return to_csv(audit.list_entries(engine=engine, limit=100_000, **filters), AUDIT_COLUMNS)

@@ -1,0 +1,401 @@
+"""Recurring schedules: one declarative table, cron in an explicit time zone, state in the server.
+
+A schedule either enqueues a job on a queue ("job") or calls a function in the scheduler
+process ("call"). Ticks are computed from the cron expression in the schedule's wall clock:
+
+* a wall time that happens once maps to that instant;
+* a wall time inside the spring-forward gap (e.g. 02:30 when clocks jump 02:00 -> 03:00) runs
+  once, at the moment the clock jumps (03:00 new time), for fixed-time schedules;
+* a wall time in the repeated fall-back hour runs once, at its first occurrence, for
+  fixed-time schedules;
+* schedules with `*` in the minute or hour field ("every 15 minutes", "every hour") follow the
+  clock as it is: they run in both passes of a repeated hour and not in the skipped hour, so the
+  interval between runs stays the same (the rule of Vixie cron).
+
+croniter iterates naive wall times; the mapping to instants is ours, because croniter's own
+time-zone handling runs a "30 2 * * *" schedule twice on the fall-back day.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable, Literal, Mapping
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+
+from . import keys
+from .app import Engine
+from .enqueue import EnqueueRequest, enqueue
+from .errors import ConfigError, ConflictError, EngineError, NotFoundError, ValidationError
+from .job_ops import remove_job
+from .queues import QUEUE_NAMES
+from .schemas import validate_data
+
+log = logging.getLogger("engine.scheduler")
+
+Kind = Literal["job", "call"]
+UTC = timezone.utc
+CLAIM_TTL_S = 3 * 86400  # a tick's claim lives this long past the tick
+LOOKAHEAD_S = 60  # job ticks due within this many seconds are enqueued ahead (the next one always is)
+_NEAR = timedelta(hours=3)  # clock changes larger than this are not handled specially
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+
+
+# -- data for a tick's job -------------------------------------------------------------
+def no_data(moment: datetime) -> dict[str, Any]:
+    """Jobs that take no input."""
+    return {}
+
+
+def previous_local_day(moment: datetime) -> dict[str, Any]:
+    """The daily report covers the day before the tick, in the schedule's time zone."""
+    return {"report_date": (moment.date() - timedelta(days=1)).isoformat()}
+
+
+# -- one schedule ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    cron: str  # five fields: minute hour day-of-month month day-of-week
+    kind: Kind
+    target: str  # the queue of a job schedule, the dotted callable of a call schedule
+    make_data: Callable[[datetime], dict[str, Any]] = no_data  # local tick -> job data
+    tz: str | None = None  # None until build_schedules fills in the default
+    enabled: bool = True
+    catch_up: bool = False  # after downtime, run the most recent missed tick once
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not _NAME.match(self.name):
+            problems.append("name must be lower-case letters, digits and dashes")
+        if not isinstance(self.cron, str) or len(self.cron.split()) != 5 or not croniter.is_valid(self.cron):
+            problems.append(f"bad cron expression {self.cron!r} (five fields expected)")
+        if self.tz is not None:
+            try:
+                ZoneInfo(self.tz)
+            except (ValueError, TypeError, OSError):
+                problems.append(f"unknown time zone {self.tz!r}")
+        if self.kind == "job":
+            if self.target not in QUEUE_NAMES:
+                problems.append(f"unknown queue {self.target!r}")
+        elif self.kind == "call":
+            if not isinstance(self.target, str) or not _DOTTED.match(self.target):
+                problems.append(f"call target must be a dotted path, not {self.target!r}")
+        else:
+            problems.append(f"kind must be job or call, not {self.kind!r}")
+        for flag in ("enabled", "catch_up"):
+            if not isinstance(getattr(self, flag), bool):
+                problems.append(f"{flag} must be true or false")
+        if problems:
+            raise ConfigError(f"schedule {self.name}: " + "; ".join(problems))
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz or "UTC")
+
+    @property
+    def follows_clock(self) -> bool:
+        """True for `*` in the minute or hour field: runs by the clock as it is (see module doc)."""
+        fields = self.cron.split()
+        return fields[0].startswith("*") or fields[1].startswith("*")
+
+    # -- tick arithmetic ---------------------------------------------------------------
+    def next_tick(self, after: datetime) -> datetime:
+        """The first tick strictly after `after` (aware), in the schedule's time zone."""
+        after = _aware(after).astimezone(UTC)
+        wall = self._wall(after)
+        near = _offset(self.zone, after) != _offset(self.zone, after + _NEAR)  # clock goes back soon
+        it = croniter(self.cron, wall - _NEAR if near else wall)
+        best = None
+        while True:
+            w = it.get_next(datetime)
+            for instant in self._instants(w):
+                if instant > after and (best is None or instant < best):
+                    best = instant
+            if best is not None and (not near or w > wall + 2 * _NEAR):
+                return best.astimezone(self.zone)
+
+    def prev_tick(self, at: datetime) -> datetime | None:
+        """The latest tick at or before `at` (aware), or None when there is none within a year."""
+        at = _aware(at).astimezone(UTC)
+        wall = self._wall(at)
+        near = _offset(self.zone, at - _NEAR) != _offset(self.zone, at)  # clock went back lately
+        it = croniter(self.cron, wall + _NEAR if near else wall + timedelta(seconds=1))
+        best = None
+        while True:
+            w = it.get_prev(datetime)
+            for instant in self._instants(w):
+                if instant <= at and (best is None or instant > best):
+                    best = instant
+            if best is not None and (not near or w < wall - 2 * _NEAR):
+                return best.astimezone(self.zone)
+            if w < wall - timedelta(days=400):
+                return None
+
+    def upcoming(self, now: datetime, lookahead_s: float = LOOKAHEAD_S) -> list[datetime]:
+        """The ticks to have enqueued at `now`: the next one, and any others within the look-ahead."""
+        ticks = [self.next_tick(now)]
+        horizon = _aware(now) + timedelta(seconds=lookahead_s)
+        while (following := self.next_tick(ticks[-1])) <= horizon:
+            ticks.append(following)
+        return ticks
+
+    def data_for(self, moment: datetime) -> dict[str, Any]:
+        """The job data for a tick (or a manual run) at `moment`, validated against the queue's schema."""
+        return validate_data(self.target, self.make_data(_aware(moment).astimezone(self.zone)))
+
+    def _wall(self, instant: datetime) -> datetime:
+        return instant.astimezone(self.zone).replace(tzinfo=None)
+
+    def _instants(self, wall: datetime) -> list[datetime]:
+        """The UTC instants at which a matching wall time fires, by the rules in the module doc."""
+        first = wall.replace(tzinfo=self.zone, fold=0).astimezone(UTC)
+        second = wall.replace(tzinfo=self.zone, fold=1).astimezone(UTC)
+        if first.astimezone(self.zone).replace(tzinfo=None) != wall:  # in the spring-forward gap
+            return [] if self.follows_clock else [_clock_change(self.zone, second, first)]
+        if first != second and self.follows_clock:  # repeated hour
+            return [first, second]
+        return [first]
+
+
+def _aware(moment: datetime) -> datetime:
+    if not isinstance(moment, datetime) or moment.tzinfo is None:
+        raise ValidationError("now", "must be a timezone-aware datetime")
+    return moment
+
+
+def _offset(zone: ZoneInfo, instant: datetime) -> timedelta | None:
+    return instant.astimezone(zone).utcoffset()
+
+
+def _clock_change(zone: ZoneInfo, before: datetime, after: datetime) -> datetime:
+    """The instant in (before, after] at which the zone's offset changes (to the second)."""
+    lo, hi = int(before.timestamp()), int(after.timestamp())
+    target = _offset(zone, after)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _offset(zone, datetime.fromtimestamp(mid, UTC)) == target:
+            hi = mid
+        else:
+            lo = mid
+    return datetime.fromtimestamp(hi, UTC)
+
+
+# -- the table ---------------------------------------------------------------------------
+DEFAULT_SCHEDULES: tuple[Schedule, ...] = (
+    #        name                     cron          kind    target                           data
+    Schedule("daily-report",          "15 0 * * *", "job",  "dailyReports",                  previous_local_day, catch_up=True),
+    Schedule("credit-reconciliation", "0 2 * * *",  "job",  "creditReconciliation",          no_data,            catch_up=True),
+    Schedule("order-expiry-sweep",    "* * * * *",  "call", "processors.order_expiry.sweep", no_data,            catch_up=False),
+)  # fmt: skip
+
+OVERRIDABLE = ("cron", "tz", "enabled", "catch_up")
+
+
+def build_schedules(overrides: Mapping[str, Mapping[str, Any]] | None = None, *, default_tz: str = "UTC",
+                    base: Iterable[Schedule] = DEFAULT_SCHEDULES) -> dict[str, Schedule]:
+    """The schedule table by name, with overrides ({name: {cron, tz, enabled, catch_up}}) applied.
+
+    Raises ConfigError for an unknown schedule or setting, a bad cron, time zone or queue.
+    """
+    overrides = overrides or {}
+    table = {s.name: s for s in base}
+    unknown = set(overrides) - set(table)
+    if unknown:
+        raise ConfigError(f"overrides for unknown schedule(s) {sorted(unknown)}")
+    built = {}
+    for name, schedule in table.items():
+        changes = dict(overrides.get(name) or {})
+        bad = set(changes) - set(OVERRIDABLE)
+        if bad:
+            raise ConfigError(f"schedule {name}: unknown setting(s) {sorted(bad)}; allowed: {', '.join(OVERRIDABLE)}")
+        changes.setdefault("tz", schedule.tz or default_tz or "UTC")
+        built[name] = dataclasses.replace(schedule, **changes)
+    return built
+
+
+def schedules_for(eng: Engine) -> dict[str, Schedule]:
+    """The table for this engine: SCHEDULER_TZ as the default zone, plus SCHEDULE_OVERRIDES once wired."""
+    return build_schedules(getattr(eng.settings, "schedule_overrides", None),
+                           default_tz=eng.settings.scheduler_tz or "UTC")
+
+
+def get_schedule(schedules: Mapping[str, Schedule], name: str) -> Schedule:
+    try:
+        return schedules[name]
+    except KeyError:
+        raise NotFoundError(f"schedule {name!r} not found") from None
+
+
+# -- server state ------------------------------------------------------------------------
+# Raise a numeric field (and set the fields that go with it) only if the new value is larger,
+# so that schedulers running at slightly different times never move the state backwards.
+_ADVANCE = """
+local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
+if current and current >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+"""
+# Claim one tick unless the schedule is paused: 1 claimed, 0 claimed by another, -1 paused.
+_CLAIM = """
+if redis.call('HGET', KEYS[1], 'enabled') == '0' then return -1 end
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return 1 end
+return 0
+"""
+
+
+def tick_s(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def tick_job_id(name: str, tick: int) -> str:
+    """Deterministic, so that a tick enqueued twice is still one job."""
+    return f"sched-{name}-{tick}"
+
+
+def read_state(eng: Engine, name: str) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in eng.conn.hgetall(keys.schedule(name)).items()}
+
+
+def is_paused(state: Mapping[str, str]) -> bool:
+    return state.get("enabled") == "0"
+
+
+def advance(eng: Engine, name: str, field: str, value: int, **also: Any) -> bool:
+    """Set `field` to `value` (and the `also` fields) if `value` is larger than the stored one."""
+    args: list[Any] = [field, value]
+    for key, extra in also.items():
+        args += [key, extra]
+    return bool(eng.conn.register_script(_ADVANCE)(keys=[keys.schedule(name)], args=args))
+
+
+def claim(eng: Engine, name: str, tick: int, now: datetime) -> int:
+    """Claim one tick for this scheduler: 1 claimed, 0 another scheduler has it, -1 paused."""
+    ttl = CLAIM_TTL_S + max(0, tick - tick_s(now))
+    return int(eng.conn.register_script(_CLAIM)(keys=[keys.schedule(name), keys.schedule_tick(name, tick)],
+                                                args=[ttl]))
+
+
+def enqueue_claimed(eng: Engine, schedule: Schedule, tick: datetime, *, ahead: bool) -> str:
+    """Enqueue a claimed tick's job: at the tick time when `ahead`, else at once. Releases the claim on failure."""
+    job_id = tick_job_id(schedule.name, tick_s(tick))
+    try:
+        enqueue(eng, EnqueueRequest(schedule.target, schedule.data_for(tick), run_at=tick if ahead else None,
+                                    job_id=job_id))
+    except Exception:
+        eng.conn.delete(keys.schedule_tick(schedule.name, tick_s(tick)))
+        raise
+    return job_id
+
+
+def withdraw(eng: Engine, schedule: Schedule, tick: int) -> None:
+    """Remove a tick's pre-enqueued job and its claim (so that a resumed schedule enqueues it again)."""
+    try:
+        remove_job(schedule.target, tick_job_id(schedule.name, tick), engine=eng)
+    except NotFoundError:
+        pass
+    except ConflictError:
+        log.warning("schedule %s: the job of tick %s is already running; left alone", schedule.name, tick)
+        return
+    eng.conn.delete(keys.schedule_tick(schedule.name, tick))
+
+
+def run_call(schedule: Schedule, tick: datetime) -> bool:
+    """Call the schedule's function with now=<tick in UTC>; log and return False if it is missing or raises."""
+    module, _, attr = schedule.target.rpartition(".")
+    try:
+        func = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        log.error("schedule %s: cannot import %s: %s", schedule.name, schedule.target, exc)
+        return False
+    try:
+        func(now=tick.astimezone(UTC))
+    except Exception:
+        log.exception("schedule %s: %s raised", schedule.name, schedule.target)
+        return False
+    return True
+
+
+# -- operations ----------------------------------------------------------------------------
+def _now(now: datetime | None) -> datetime:
+    return datetime.now(UTC) if now is None else _aware(now)
+
+
+def _ms_iso(value: str | None, zone: ZoneInfo) -> str | None:
+    if not value:
+        return None
+    return datetime.fromtimestamp(int(value) / 1000, zone).isoformat()
+
+
+def list_schedules(eng: Engine, now: datetime | None = None, *,
+                   schedules: Mapping[str, Schedule] | None = None) -> list[dict[str, Any]]:
+    """Every schedule with its configuration and state; times are ISO in the schedule's zone."""
+    now = _now(now)
+    schedules = schedules if schedules is not None else schedules_for(eng)
+    rows = []
+    for s in schedules.values():
+        state = read_state(eng, s.name)
+        enabled = s.enabled and not is_paused(state)
+        rows.append({
+            "name": s.name, "kind": s.kind, "target": s.target, "cron": s.cron, "tz": s.tz or "UTC",
+            "enabled": enabled, "paused": is_paused(state), "catch_up": s.catch_up,
+            "next_run": s.next_tick(now).isoformat() if enabled else None,
+            "last_run": _ms_iso(state.get("last_run_ms"), s.zone),
+            "last_job_id": state.get("last_job_id") or None,
+        })
+    return rows
+
+
+def pause_schedule(eng: Engine, name: str, *, now: datetime | None = None,
+                   schedules: Mapping[str, Schedule] | None = None) -> bool:
+    """Stop new ticks and remove the already-enqueued job(s) of future ticks. False if already paused."""
+    schedule = get_schedule(schedules if schedules is not None else schedules_for(eng), name)
+    now = _now(now)
+    was = eng.conn.hget(keys.schedule(name), "enabled")
+    eng.conn.hset(keys.schedule(name), "enabled", 0)
+    if schedule.kind == "job":
+        planned = int(read_state(eng, name).get("next_tick_s") or 0)
+        last = max(planned, tick_s(schedule.upcoming(now)[-1]))
+        tick = schedule.next_tick(now)
+        while tick_s(tick) <= last:
+            withdraw(eng, schedule, tick_s(tick))
+            tick = schedule.next_tick(tick)
+    return was != b"0"
+
+
+def resume_schedule(eng: Engine, name: str, *, schedules: Mapping[str, Schedule] | None = None) -> bool:
+    """Start ticking again from now on (paused ticks are not caught up). False if it was not paused."""
+    schedule = get_schedule(schedules if schedules is not None else schedules_for(eng), name)
+    if not schedule.enabled:
+        raise ConflictError(f"schedule {name!r} is disabled in the configuration")
+    if eng.conn.hget(keys.schedule(name), "enabled") != b"0":
+        return False
+    pipe = eng.conn.pipeline()
+    pipe.hset(keys.schedule(name), "enabled", 1)
+    pipe.hdel(keys.schedule(name), "next_tick_s")  # the next pass plans afresh, as on a first start
+    pipe.execute()
+    return True
+
+
+def run_now(eng: Engine, name: str, now: datetime | None = None, *,
+            schedules: Mapping[str, Schedule] | None = None) -> str | None:
+    """Run a schedule once, now: enqueue its job (returns the job id) or call its function (returns None)."""
+    schedule = get_schedule(schedules if schedules is not None else schedules_for(eng), name)
+    now = _now(now)
+    now_ms = int(now.timestamp() * 1000)
+    if schedule.kind == "call":
+        if not run_call(schedule, now):
+            raise EngineError(f"schedule {name!r}: {schedule.target} failed; see the scheduler log")
+        eng.conn.hset(keys.schedule(name), "last_run_ms", now_ms)
+        return None
+    job_id = f"sched-{name}-now-{now_ms}"
+    enqueue(eng, EnqueueRequest(schedule.target, schedule.data_for(now), job_id=job_id))
+    eng.conn.hset(keys.schedule(name), mapping={"last_run_ms": now_ms, "last_job_id": job_id})
+    return job_id
+
