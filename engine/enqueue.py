@@ -72,7 +72,8 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
     fields["jq_runs"] = 0
     flat: list[Any] = [job_id, run_at_ms, delay_ms]
     for name, value in fields.items():
-        flat += [name, value]
+        if value != "":  # RQ's restore() defaults the empty fields; storing them costs memory and time
+            flat += [name, value]
     script_keys = [
         keys.job(job_id),
         keys.waiting(req.queue, req.priority),

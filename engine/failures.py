@@ -11,13 +11,12 @@ import time
 import traceback as tb_module
 from typing import Any
 
-from rq.job import Job
-
 from . import keys
 from .app import Engine
 from .errors import PermanentError, ProviderBackPressure
 from .failure_groups import signature
 from .hooks import Hooks
+from .jobs import RunningJob
 
 log = logging.getLogger("engine.failures")
 
@@ -50,7 +49,7 @@ def decide(eng: Engine, queue: str, exc: BaseException, runs: int) -> tuple[str,
     return "retry", int(round(wait_s * 1000))
 
 
-def handle_failure(eng: Engine, hooks: Hooks, queue: str, job: Job, member: str, exc: BaseException,
+def handle_failure(eng: Engine, hooks: Hooks, queue: str, job: RunningJob, member: str, exc: BaseException,
                    fields: dict[str, str], worker: str) -> str | None:
     """Record a failed run and move the job on. Returns the action taken, or None when another
     party (the reaper, or the worker after all) already owned the outcome."""
@@ -70,14 +69,13 @@ def handle_failure(eng: Engine, hooks: Hooks, queue: str, job: Job, member: str,
         "error_message": error["message"],
     }
     group = {"type": error["type"], "message": normal, "function": error["function"], "queue": queue}
-    prefixes = [keys.metrics_prefix(r, queue) for r in ("m", "h", "d")]
     done = eng.scripts.fail(
         keys=[keys.active(queue), keys.job(job_id), keys.scheduled(queue), keys.attempts(job_id),
               keys.job_log(job_id), keys.pressure(queue), keys.waiting(queue, priority), keys.wake(queue),
               keys.failed(queue), keys.dlq_entry(job_id), keys.DLQ_ALL, keys.dlq_queue(queue),
               keys.failure_group(sig), keys.FAILURE_GROUPS],
         args=[member, job_id, action, json.dumps(error), wait_ms, eng.table[queue].keep_failed_s, sig,
-              keys.dlq_group(""), json.dumps(entry), json.dumps(group), *prefixes],
+              keys.dlq_group(""), json.dumps(entry), json.dumps(group), keys.metrics_prefix("m", queue)],
     )
     if not done:
         log.info("job %s: run outcome already taken over (lease expired)", job_id)

@@ -104,8 +104,9 @@ def metrics_prefix(resolution: str, queue: str) -> str:
     return f"{JQ}:m:{resolution}:{queue}:"
 
 
-def dlq_hourly(queue: str) -> str:
-    return f"{JQ}:dlqrate:{queue}"
+def metrics_rolled(queue: str) -> str:
+    """The start (s) of the last minute bucket folded into hours and days."""
+    return f"{JQ}:m:rolled:{queue}"
 
 
 WORKERS = f"{JQ}:workers"

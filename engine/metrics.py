@@ -140,6 +140,23 @@ def recent(queues: Iterable[str], *, now_s: int, engine: Engine) -> dict[str, di
     return out
 
 
+def roll_up(*, engine: Engine | None = None, now_s: int | None = None, grace_s: int = 2) -> int:
+    """Fold every closed minute bucket into its hour and day buckets, once (idempotent, safe to run
+    from every worker at once). Returns the minutes folded. `now_s` defaults to the server's clock."""
+    eng = resolve(engine)
+    if now_s is None:
+        now_s = int(eng.conn.time()[0])
+    upto = now_s - grace_s
+    first = (now_s - 48 * 3600) - (now_s - 48 * 3600) % 60
+    folded = 0
+    for q in eng.table.names:
+        folded += eng.scripts.rollup(
+            keys=[keys.metrics_rolled(q)],
+            args=[keys.metrics_prefix("m", q), keys.metrics_prefix("h", q), keys.metrics_prefix("d", q), upto,
+                  histogram.KEEP_HOURS_S, first])
+    return folded
+
+
 def day_totals(engine: Engine | None, day: date, tz: str | None = None) -> dict[str, dict[str, int]]:
     """Per queue, the jobs completed, failed runs and dead-letterings of one local day."""
     eng = resolve(engine)

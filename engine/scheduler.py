@@ -26,10 +26,11 @@ import redis
 
 from . import keys
 from .app import Engine, set_default_engine
+from .errors import ValidationError
 from .hooks import Hooks
 from .schedules import (Schedule, advance, claim, enqueue_claimed, is_paused, read_state, run_call, schedules_for,
                         tick_job_id, tick_s, withdraw)
-from .worker import reap
+from .worker import maintain
 
 log = logging.getLogger("engine.scheduler")
 
@@ -51,7 +52,7 @@ class Action:
 def tick(eng: Engine, schedules: Mapping[str, Schedule], now: datetime) -> list[Action]:
     """One pass over all schedules at `now` (aware). Connection errors propagate; others are logged."""
     if not isinstance(now, datetime) or now.tzinfo is None:
-        raise ValueError("now must be a timezone-aware datetime")
+        raise ValidationError("now", "must be a timezone-aware datetime")
     actions: list[Action] = []
     for schedule in schedules.values():
         if not schedule.enabled:
@@ -182,7 +183,7 @@ class Scheduler:
         if time.monotonic() >= self._next_reap:
             self._next_reap = time.monotonic() + self.eng.settings.reap_interval_ms / 1000
             try:
-                reap(self.eng, Hooks(), "scheduler")
+                maintain(self.eng, Hooks(), "scheduler")
             except (redis.ConnectionError, redis.TimeoutError):
                 raise
             except Exception:

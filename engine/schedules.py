@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Literal, Mapping
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
@@ -79,7 +79,7 @@ class Schedule:
         if self.tz is not None:
             try:
                 ZoneInfo(self.tz)
-            except (ValueError, TypeError, OSError):
+            except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
                 problems.append(f"unknown time zone {self.tz!r}")
         if self.kind == "job":
             if self.target not in QUEUE_NAMES:
@@ -107,10 +107,10 @@ class Schedule:
 
     # -- tick arithmetic ---------------------------------------------------------------
     def next_tick(self, after: datetime) -> datetime:
-        """The first tick strictly after `after` (aware), in the schedule's time zone."""
+        """The first tick strictly after `after` (aware), in UTC (see _instants for why not local)."""
         after = _aware(after).astimezone(UTC)
         wall = self._wall(after)
-        near = _offset(self.zone, after) != _offset(self.zone, after + _NEAR)  # clock goes back soon
+        near = _offset(self.zone, after) != _offset(self.zone, after + _NEAR)  # the clock changes soon
         it = croniter(self.cron, wall - _NEAR if near else wall)
         best = None
         while True:
@@ -119,13 +119,13 @@ class Schedule:
                 if instant > after and (best is None or instant < best):
                     best = instant
             if best is not None and (not near or w > wall + 2 * _NEAR):
-                return best.astimezone(self.zone)
+                return best
 
     def prev_tick(self, at: datetime) -> datetime | None:
-        """The latest tick at or before `at` (aware), or None when there is none within a year."""
+        """The latest tick at or before `at` (aware), in UTC, or None when there is none within a year."""
         at = _aware(at).astimezone(UTC)
         wall = self._wall(at)
-        near = _offset(self.zone, at - _NEAR) != _offset(self.zone, at)  # clock went back lately
+        near = _offset(self.zone, at - _NEAR) != _offset(self.zone, at)  # the clock changed lately
         it = croniter(self.cron, wall + _NEAR if near else wall + timedelta(seconds=1))
         best = None
         while True:
@@ -134,7 +134,7 @@ class Schedule:
                 if instant <= at and (best is None or instant > best):
                     best = instant
             if best is not None and (not near or w < wall - 2 * _NEAR):
-                return best.astimezone(self.zone)
+                return best
             if w < wall - timedelta(days=400):
                 return None
 
@@ -154,7 +154,10 @@ class Schedule:
         return instant.astimezone(self.zone).replace(tzinfo=None)
 
     def _instants(self, wall: datetime) -> list[datetime]:
-        """The UTC instants at which a matching wall time fires, by the rules in the module doc."""
+        """The UTC instants at which a matching wall time fires, by the rules in the module doc.
+
+        Ticks stay in UTC: by PEP 495 a local time in a repeated hour never compares equal to a
+        datetime in another zone, even at the same instant."""
         first = wall.replace(tzinfo=self.zone, fold=0).astimezone(UTC)
         second = wall.replace(tzinfo=self.zone, fold=1).astimezone(UTC)
         if first.astimezone(self.zone).replace(tzinfo=None) != wall:  # in the spring-forward gap
@@ -234,11 +237,11 @@ def get_schedule(schedules: Mapping[str, Schedule], name: str) -> Schedule:
 
 
 # -- server state ------------------------------------------------------------------------
-# Raise a numeric field (and set the fields that go with it) only if the new value is larger,
+# Raise a numeric field (and set the fields that go with it) unless the stored value is larger,
 # so that schedulers running at slightly different times never move the state backwards.
 _ADVANCE = """
 local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
-if current and current >= tonumber(ARGV[2]) then return 0 end
+if current and current > tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 """
@@ -268,7 +271,7 @@ def is_paused(state: Mapping[str, str]) -> bool:
 
 
 def advance(eng: Engine, name: str, field: str, value: int, **also: Any) -> bool:
-    """Set `field` to `value` (and the `also` fields) if `value` is larger than the stored one."""
+    """Set `field` to `value` (and the `also` fields) unless the stored value is larger."""
     args: list[Any] = [field, value]
     for key, extra in also.items():
         args += [key, extra]
@@ -345,7 +348,7 @@ def list_schedules(eng: Engine, now: datetime | None = None, *,
         rows.append({
             "name": s.name, "kind": s.kind, "target": s.target, "cron": s.cron, "tz": s.tz or "UTC",
             "enabled": enabled, "paused": is_paused(state), "catch_up": s.catch_up,
-            "next_run": s.next_tick(now).isoformat() if enabled else None,
+            "next_run": s.next_tick(now).astimezone(s.zone).isoformat() if enabled else None,
             "last_run": _ms_iso(state.get("last_run_ms"), s.zone),
             "last_job_id": state.get("last_job_id") or None,
         })

@@ -1,4 +1,4 @@
-"""Loads the Lua scripts in engine/lua/ (each prefixed by prelude.lua) onto one connection."""
+"""Loads the Lua scripts in engine/lua/: each is prelude.lua plus its pieces, in order."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,20 +9,31 @@ from . import histogram
 
 LUA_DIR = Path(__file__).parent / "lua"
 
+# script name -> the files it is made of (after the prelude)
+SCRIPTS = {
+    "enqueue": ["enqueue"],
+    "dequeue": ["dequeue", "dequeue_next"],
+    "complete": ["complete", "complete_run"],
+    "step": ["complete", "dequeue", "step"],  # complete a run and take the next job: one round trip
+    "fail": ["fail"],
+    "dlq_retry": ["dlq_retry"],
+    "remove": ["remove"],
+    "heartbeat": ["heartbeat"],
+    "reap": ["reap"],
+    "rollup": ["rollup"],
+}
 
-def _source(name: str) -> str:
+
+def _source(parts: list[str]) -> str:
     prelude = (LUA_DIR / "prelude.lua").read_text()
-    for token, value in (("__HIST_BASE__", histogram.BASE), ("__KEEP_MINUTES_S__", histogram.KEEP_MINUTES_S),
-                         ("__KEEP_HOURS_S__", histogram.KEEP_HOURS_S)):
+    for token, value in (("__HIST_BASE__", histogram.BASE), ("__KEEP_MINUTES_S__", histogram.KEEP_MINUTES_S)):
         prelude = prelude.replace(token, str(value))
-    return prelude + "\n" + (LUA_DIR / f"{name}.lua").read_text()
+    return "\n".join([prelude, *((LUA_DIR / f"{part}.lua").read_text() for part in parts)])
 
 
 class Scripts:
     """Registered scripts; redis-py reloads them by itself after a server restart (NOSCRIPT)."""
 
-    NAMES = ("enqueue", "dequeue", "complete", "fail", "dlq_retry", "remove", "heartbeat", "reap")
-
     def __init__(self, conn: redis.Redis):
-        for name in self.NAMES:
-            setattr(self, name, conn.register_script(_source(name)))
+        for name, parts in SCRIPTS.items():
+            setattr(self, name, conn.register_script(_source(parts)))

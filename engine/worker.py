@@ -21,7 +21,7 @@ import redis
 from rq.timeouts import JobTimeoutException, TimerDeathPenalty, UnixSignalDeathPenalty
 from rq.utils import utcformat
 
-from . import jobctx, jobs, keys
+from . import jobctx, jobs, keys, metrics
 from .app import Engine, set_default_engine
 from .errors import JobTimeoutError, WorkerDiedError
 from .failures import handle_failure
@@ -47,11 +47,13 @@ class Worker:
         self.stopping = False
         self.processed = 0
         self._next_reap = 0.0
+        self._next: list | None = None  # a job already taken by the last step() call
         self._lock = threading.Lock()
         self._dequeue_keys: list[str] = []
         for q in self.queues:
             self._dequeue_keys += [keys.waiting(q, p) for p in keys.PRIORITIES] + [
                 keys.scheduled(q), keys.active(q), keys.rate_log(q), keys.control(q), keys.pressure(q)]
+        self._dequeue_static = self._dequeue_args()
 
     # -- life cycle -------------------------------------------------------------------
     def run(self) -> int:
@@ -63,7 +65,7 @@ class Worker:
         beat.start()
         log.info("worker %s serving %s", self.name, ", ".join(self.queues))
         try:
-            while not self.stopping:
+            while not (self.stopping and self._next is None):
                 try:
                     if not self.work_once():
                         break
@@ -78,10 +80,9 @@ class Worker:
     def work_once(self) -> bool:
         """Run one job, or wait for one. False when a burst worker has nothing left."""
         if time.monotonic() >= self._next_reap:
-            reap(self.eng, self.hooks, self.name)
+            maintain(self.eng, self.hooks, self.name)
             self._next_reap = time.monotonic() + self.eng.settings.reap_interval_ms / 1000
-        # rotate so that one busy queue cannot starve the others a worker serves
-        taken = self._dequeue()
+        taken, self._next = (self._next or self._dequeue()), None
         if taken[0] == b"":
             if self.burst:
                 return False
@@ -91,21 +92,24 @@ class Worker:
         self._execute(taken)
         return True
 
-    def _dequeue(self) -> list:
+    def _dequeue_args(self) -> list[Any]:
         args: list[Any] = [self.name, self.eng.settings.lease_ms, keys.job(""), len(self.queues),
                            keys.worker(self.name)]
         for q in self.queues:
             policy = self.eng.table[q]
-            args += [q, policy.rate_limit_per_min, self.eng.settings.rate_window_ms,
-                     *(keys.metrics_prefix(r, q) for r in ("m", "h", "d"))]
-        return self.eng.scripts.dequeue(keys=self._dequeue_keys, args=args)
+            args += [q, policy.rate_limit_per_min, self.eng.settings.rate_window_ms, keys.metrics_prefix("m", q)]
+        return args
+
+    def _dequeue(self) -> list:
+        return self.eng.scripts.dequeue(keys=self._dequeue_keys, args=self._dequeue_static)
 
     # -- one job ----------------------------------------------------------------------
     def _execute(self, taken: list) -> None:
         queue, job_id = taken[0].decode(), taken[1].decode()
         runs = int(taken[3])
-        job, fields = jobs.from_fields(self.eng, job_id, taken[5:])
-        fields["jq_runs"] = str(runs)
+        job = jobs.RunningJob.from_raw(self.eng, job_id, queue,
+                                       {b"data": taken[5], b"jq_priority": taken[6], b"enqueued_at": taken[7]})
+        job.fields["jq_runs"] = str(runs)
         with self._lock:
             self.member, self.current_queue = f"{job_id}|{self.name}", queue
         member = self.member
@@ -123,9 +127,9 @@ class Worker:
         except JobTimeoutException as exc:
             timeout = JobTimeoutError(f"run exceeded the {self.eng.table[queue].timeout_s} s timeout")
             timeout.__traceback__ = exc.__traceback__
-            handle_failure(self.eng, self.hooks, queue, job, member, timeout, fields, self.name)
+            handle_failure(self.eng, self.hooks, queue, job, member, timeout, job.fields, self.name)
         except Exception as exc:  # noqa: BLE001 - any processor error goes down the failure ladder
-            handle_failure(self.eng, self.hooks, queue, job, member, exc, fields, self.name)
+            handle_failure(self.eng, self.hooks, queue, job, member, exc, job.fields, self.name)
         else:
             run_ms = (time.perf_counter() - started) * 1000
             self.hooks.after_job(job, queue, result)
@@ -137,16 +141,23 @@ class Worker:
             self.processed += 1
 
     def _complete(self, queue: str, job_id: str, member: str, result: Any, run_ms: float) -> None:
+        """Record the completion; unless stopping, take the next job in the same round trip."""
         try:
             summary = json.dumps(result, default=str)[:4000]
         except (TypeError, ValueError):
             summary = json.dumps(repr(result)[:4000])
         ended = utcformat(datetime.now(timezone.utc))
-        done = self.eng.scripts.complete(
-            keys=[keys.active(queue), keys.job(job_id), keys.finished(queue), keys.attempts(job_id),
-                  keys.job_log(job_id)],
-            args=[member, job_id, summary, self.eng.table[queue].keep_completed_s, f"{run_ms:.3f}", ended,
-                  *(keys.metrics_prefix(r, queue) for r in ("m", "h", "d"))])
+        script_keys = [keys.active(queue), keys.job(job_id), keys.finished(queue), keys.attempts(job_id),
+                       keys.job_log(job_id)]
+        args = [member, job_id, summary, self.eng.table[queue].keep_completed_s, f"{run_ms:.3f}", ended,
+                keys.metrics_prefix("m", queue)]
+        if self.stopping:
+            done = self.eng.scripts.complete(keys=script_keys, args=args)
+        else:
+            out = self.eng.scripts.step(keys=script_keys + self._dequeue_keys, args=args + self._dequeue_static)
+            done, taken = out[0], out[1:]
+            if taken[0] != b"":
+                self._next = taken
         if not done:
             log.warning("job %s finished after its lease was taken over; its result was not recorded", job_id)
 
@@ -196,6 +207,12 @@ class Worker:
         signal.signal(signal.SIGINT, on_signal)
 
 
+def maintain(eng: Engine, hooks: Hooks, worker_name: str) -> None:
+    """Periodic duties any worker (and the scheduler) may do, all safe to run concurrently."""
+    reap(eng, hooks, worker_name)
+    metrics.roll_up(engine=eng)
+
+
 def reap(eng: Engine, hooks: Hooks, worker_name: str) -> int:
     """Recover runs whose lease expired: each counts as a failed run ("worker died")."""
     names = eng.table.names
@@ -208,8 +225,8 @@ def reap(eng: Engine, hooks: Hooks, worker_name: str) -> int:
         if not raw:
             eng.conn.zrem(keys.active(queue), member)
             continue
-        job, fields = jobs.from_fields(eng, job_id, raw)
+        job = jobs.RunningJob.from_raw(eng, job_id, queue, raw)
         died = WorkerDiedError(f"worker {member.split('|', 1)[-1]} died or stopped heartbeating")
-        if handle_failure(eng, hooks, queue, job, member, died, fields, worker_name):
+        if handle_failure(eng, hooks, queue, job, member, died, job.fields, worker_name):
             recovered += 1
     return recovered

@@ -3,11 +3,11 @@
 -- KEYS: active, job, scheduled, attempts, log, pressure, waiting list, wake, failed,
 --       dlq entry, dlq all, dlq queue index, failure group, failure group index
 -- ARGV: member, job_id, action (retry|pressure|dead), error_json, wait_ms, keep_failed_s,
---       signature, dlq group prefix, entry fields json, group fields json, m, h, d prefixes
+--       signature, dlq group prefix, entry fields json, group fields json, minute-metrics prefix
 local now = server_now_ms()
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
 local id, action, wait = ARGV[2], ARGV[3], tonumber(ARGV[5])
-local prefixes = {ARGV[11], ARGV[12], ARGV[13]}
+local prefixes = ARGV[11]
 
 if action == 'pressure' then
   redis.call('SET', KEYS[6], '1', 'PX', math.max(1, math.floor(wait)))

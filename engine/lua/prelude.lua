@@ -5,7 +5,7 @@ local function server_now_ms()
 end
 
 local HIST_BASE = __HIST_BASE__
-local RESOLUTIONS = { {60, __KEEP_MINUTES_S__}, {3600, __KEEP_HOURS_S__}, {86400, 0} }
+local MINUTE_TTL = __KEEP_MINUTES_S__
 
 -- Histogram bucket of a duration in ms: 0 for < 1 ms, else 1 + floor(log_base(ms)).
 local function hist_bucket(ms)
@@ -13,15 +13,14 @@ local function hist_bucket(ms)
   return math.floor(math.log(ms) / math.log(HIST_BASE)) + 1
 end
 
--- Add counters to the minute, hour and day buckets of one queue.
--- prefixes = {minute_prefix, hour_prefix, day_prefix}; incr = {field, n, field, n, ...}
-local function add_metrics(prefixes, now_ms, incr)
+-- Add counters to the queue's current minute bucket; engine/lua/rollup.lua later folds closed
+-- minutes into hour and day buckets. prefix = the queue's minute-bucket key prefix;
+-- incr = {field, n, field, n, ...}
+local function add_metrics(prefix, now_ms, incr)
   local now_s = math.floor(now_ms / 1000)
-  for i, res in ipairs(RESOLUTIONS) do
-    local key = prefixes[i] .. (now_s - now_s % res[1])
-    for j = 1, #incr, 2 do
-      redis.call('HINCRBY', key, incr[j], incr[j + 1])
-    end
-    if res[2] > 0 then redis.call('EXPIRE', key, res[2]) end
+  local key = prefix .. (now_s - now_s % 60)
+  for j = 1, #incr, 2 do
+    redis.call('HINCRBY', key, incr[j], incr[j + 1])
   end
+  redis.call('EXPIRE', key, MINUTE_TTL)
 end

@@ -80,13 +80,40 @@ def test_history_is_rolled_up_into_minutes_hours_and_days_with_retention(engine)
         put(engine, "whatsapp", "ok")
     drain(engine, ["whatsapp"])
     now = datetime.now(timezone.utc)
-    for res, ttl in (("m", histogram.KEEP_MINUTES_S), ("h", histogram.KEEP_HOURS_S), ("d", -1)):
-        rows = metrics.history("whatsapp", start=now - timedelta(minutes=2), end=now, resolution=res)
+    now_s = int(engine.conn.time()[0])
+    window = dict(start=now - timedelta(minutes=2), end=now + timedelta(minutes=2))
+    assert sum(r["completed"] for r in metrics.history("whatsapp", resolution="m", **window)) == 3
+    # the current minute is still open: nothing is folded yet
+    metrics.roll_up(now_s=now_s)
+    assert sum(r["completed"] for r in metrics.history("whatsapp", resolution="h", **window)) == 0
+    # once it has closed (injected clock), it is folded into hours and days exactly once
+    later = now_s + 120
+    assert metrics.roll_up(now_s=later) >= 1
+    metrics.roll_up(now_s=later)
+    for res in ("h", "d"):
+        rows = metrics.history("whatsapp", resolution=res, **window)
         assert sum(r["completed"] for r in rows) == 3
+        assert sum(r["started"] for r in rows) == 3 and rows[-1]["run_p50_ms"] is not None
+    for res, ttl in (("m", histogram.KEEP_MINUTES_S), ("h", histogram.KEEP_HOURS_S), ("d", -1)):
         [key] = engine.conn.keys(keys.metrics_prefix(res, "whatsapp") + "*")
-        assert engine.conn.ttl(key) == ttl or abs(engine.conn.ttl(key) - ttl) < 5
+        assert abs(engine.conn.ttl(key) - ttl) < 5 if ttl > 0 else engine.conn.ttl(key) == -1
     assert metrics.resolution_for(3600) == "m" and metrics.resolution_for(7 * 86400) == "h"
     assert metrics.resolution_for(200 * 86400) == "d"
+
+
+def test_roll_up_from_two_processes_at_once_folds_each_minute_once(engine):
+    put(engine, "whatsapp", "ok")
+    drain(engine, ["whatsapp"])
+    later = int(engine.conn.time()[0]) + 120
+    import threading
+
+    threads = [threading.Thread(target=metrics.roll_up, kwargs={"now_s": later}) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    [key] = engine.conn.keys(keys.metrics_prefix("d", "whatsapp") + "*")
+    assert engine.conn.hget(key, "completed") == b"1"
 
 
 def test_failures_that_differ_only_in_ids_share_a_group(engine):

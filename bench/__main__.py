@@ -1,0 +1,58 @@
+"""`python -m bench [names...]`: every figure against plain RQ in the same run; a table and JSON."""
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .harness import Bench
+from .measures import ALL
+
+
+def fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def main(argv: list[str]) -> int:
+    chosen = [m for m in ALL if not argv or m.__name__ in argv]
+    bench = Bench()
+    rows = []
+    try:
+        for measure in chosen:
+            started = time.perf_counter()
+            print(f"... {measure.__name__}", file=sys.stderr, flush=True)
+            rows += measure(bench)
+            print(f"    done in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    finally:
+        bench.stop()
+    header = ["figure", "ours", "plain RQ", "unit", "ratio", "target", "met"]
+    table = [[r["figure"], fmt(r["ours"]), fmt(r["rq"]), r["unit"], fmt(r["ratio"]) + ("x" if r["ratio"] else ""),
+              r["target"], fmt(r["ok"])] for r in rows]
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *table)]
+    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+    print(f"\nMachine: {platform.node()}, {platform.processor() or platform.machine()}, "
+          f"Python {platform.python_version()}; {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC\n")
+    print(line(header))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for cells in table:
+        print(line(cells))
+    for r in rows:
+        if r["note"]:
+            print(f"- {r['figure']}: {r['note']}")
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps({"date": datetime.now(timezone.utc).isoformat(), "rows": rows},
+                                                indent=2, default=str))
+    return 0 if all(r["ok"] is not False for r in rows) else 1
+
+
+sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,116 @@
+"""Engines and sessions for a database URL: SQLite (WAL, foreign keys, busy timeout) or PostgreSQL."""
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from .models import Base
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+READONLY_OPTION = "domain_readonly"
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """A new engine for `url`; SQLite gets WAL, foreign keys and write-lock-up-front transactions."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, echo=echo, pool_pre_ping=True)
+    database = parsed.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_conn, _record) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (see _sqlite_on_begin).
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn) -> None:
+    # Take the write lock at BEGIN: a read-then-write transaction can then never fail with
+    # "database is locked" halfway, which is SQLite's stand-in for SELECT ... FOR UPDATE.
+    # Read-only sessions begin deferred, so readers never wait for writers (WAL).
+    readonly = conn.get_execution_options().get(READONLY_OPTION, False)
+    conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+def create_schema(engine: Engine) -> None:
+    """Create every missing table (the schema is owned by code; there are no migrations yet)."""
+    Base.metadata.create_all(engine)
+
+
+def drop_schema(engine: Engine) -> None:
+    """Drop every domain table (used by `seed --force` and tests)."""
+    Base.metadata.drop_all(engine)
+
+
+_engines: dict[tuple[int, str], Engine] = {}
+_lock = threading.Lock()
+
+
+def engine_for(url: str) -> Engine:
+    """The process's engine for `url`, created with its schema on first use.
+
+    Keyed by process id too, so a forked worker never reuses its parent's pooled connections.
+    """
+    key = (os.getpid(), url)
+    with _lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = make_engine(url)
+            create_schema(engine)
+            _engines[key] = engine
+        return engine
+
+
+def dispose_engines() -> None:
+    """Close and forget every cached engine (tests, shutdown)."""
+    with _lock:
+        for (pid, _url), engine in list(_engines.items()):
+            engine.dispose(close=pid == os.getpid())
+        _engines.clear()
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(url_or_engine: str | Engine, *, readonly: bool = False) -> Iterator[Session]:
+    """One unit of work: commit when the block ends, roll back if it raises.
+
+    `readonly` sessions (dashboards, reports that only read) never take SQLite's write lock
+    and are rolled back rather than committed.
+    """
+    engine = engine_for(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+    if readonly:
+        engine = engine.execution_options(**{READONLY_OPTION: True})
+    session = session_factory(engine)()
+    try:
+        yield session
+        if readonly:
+            session.rollback()
+        else:
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,16 @@
+"""The domain tables."""
+from .base import Base, Money, UTCDateTime, to_money
+from .credit import CreditAccount, CreditHold, Direction, EntryKind, HoldStatus, LedgerEntry
+from .messages import MessageStatus, OutboundMessage
+from .orders import Order, OrderAttempt, OrderStatus, PaymentMethod
+from .parties import Retailer, Wholesaler
+from .reports import DailyReport, Discrepancy, ReconciliationRun
+
+__all__ = [
+    "Base", "Money", "UTCDateTime", "to_money",
+    "CreditAccount", "CreditHold", "Direction", "EntryKind", "HoldStatus", "LedgerEntry",
+    "MessageStatus", "OutboundMessage",
+    "Order", "OrderAttempt", "OrderStatus", "PaymentMethod",
+    "Retailer", "Wholesaler",
+    "DailyReport", "Discrepancy", "ReconciliationRun",
+]  # fmt: skip

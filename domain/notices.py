@@ -1,0 +1,62 @@
+"""WhatsApp notices the domain asks to send: recipient, text and a deterministic job id.
+
+A deterministic job id makes "send this notice" idempotent: a rerun asks for the same job,
+which the queue and the message table both refuse to send twice.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .models import Order, Retailer, Wholesaler
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A WhatsApp message to enqueue under `job_id`."""
+
+    phone: str
+    text: str
+    job_id: str
+    reference: str | None = None
+
+
+def money(amount: Decimal) -> str:
+    """`NPR 12,345.00`."""
+    return f"NPR {amount:,.2f}"
+
+
+def order_expired(order: Order, retailer: Retailer) -> Notice:
+    """Tells the retailer nobody confirmed in time."""
+    text = (f"Namaste {retailer.name}, your order #{order.id} ({money(order.items_total)}) expired before a "
+            f"wholesaler confirmed it.")
+    if order.payment_method == "credit":
+        text += " The credit reserved for it has been released."
+    text += " Please place it again if you still need the goods."
+    return Notice(retailer.phone, text, f"expiry-notice-{order.id}", str(order.id))
+
+
+def order_offered(order: Order, wholesaler: Wholesaler, retailer: Retailer, confirm_within_s: int) -> Notice:
+    """Offers the order to a wholesaler, with the confirmation deadline."""
+    minutes = max(1, round(confirm_within_s / 60))
+    text = (f"New order #{order.id} from {retailer.name}: {order.item_count} item(s), {money(order.items_total)}. "
+            f"Please confirm within {minutes} minutes or it goes to another wholesaler.")
+    return Notice(wholesaler.phone, text, f"fallback-notice-{order.id}-{wholesaler.id}", str(order.id))
+
+
+def order_failed(order: Order, retailer: Retailer) -> Notice:
+    """Tells the retailer no wholesaler could take the order."""
+    text = (f"Sorry {retailer.name}, no wholesaler could take your order #{order.id} "
+            f"({money(order.items_total)}).")
+    if order.payment_method == "credit":
+        text += " The credit reserved for it has been released."
+    return Notice(retailer.phone, text, f"order-failed-notice-{order.id}", str(order.id))
+
+
+def reconciliation_alert(run_id: int, account_id: int, retailer_name: str, expected: Decimal, stored: Decimal,
+                         support_phone: str) -> Notice:
+    """Asks support to look at a balance that does not match its ledger."""
+    text = (f"Credit reconciliation run #{run_id}: account {account_id} ({retailer_name}) stores "
+            f"{money(stored)} but its ledger says {money(expected)} (difference {money(stored - expected)}). "
+            f"Please investigate; balances are not corrected automatically.")
+    return Notice(support_phone, text, f"recon-alert-{run_id}-{account_id}", f"account-{account_id}")

@@ -1,0 +1,18 @@
+"""The default provider: accepts every message as delivered and sends nothing."""
+from __future__ import annotations
+
+import hashlib
+
+from .base import SendResult
+
+
+class SandboxProvider:
+    """For development and demos; the message id is derived from the idempotency key."""
+
+    name = "sandbox"
+    resend_is_harmless = True
+
+    def send_text(self, phone: str, body: str, *, idempotency_key: str) -> SendResult:
+        """Delivered at once, nothing sent."""
+        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+        return SendResult(provider_message_id=f"sandbox.{digest}", status="delivered")

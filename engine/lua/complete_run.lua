@@ -1,0 +1,1 @@
+return complete_run(KEYS, ARGV)

@@ -1,0 +1,1 @@
+return dequeue_next(KEYS, ARGV)

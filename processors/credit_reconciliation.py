@@ -1,0 +1,33 @@
+"""Queue `creditReconciliation`: compare stored balances with their ledgers, record, alert; never correct."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from engine import jobctx
+
+from domain.clock import utcnow
+from domain.db import session_scope
+from domain.errors import parse_id
+from domain.reconciliation import reconcile
+from domain.settings import DomainSettings, resolve_settings
+
+from ._support import enqueue_notice, permanent_domain_errors
+
+
+def run(account_id: str | None = None, *, settings: DomainSettings | None = None,
+        now: datetime | None = None) -> dict[str, Any]:
+    """Reconcile one account or all; a retried job reuses the run its earlier attempt recorded."""
+    settings = resolve_settings(settings)
+    now = now or utcnow()
+    with permanent_domain_errors():
+        aid = parse_id("credit account", account_id) if account_id is not None else None
+        with session_scope(settings.database_url) as session:
+            summary = reconcile(session, now, settings.reconciliation_alert_threshold, settings.support_phone,
+                                account_id=aid, job_id=jobctx.current_job_id())
+    alert_jobs = [enqueue_notice(alert) for alert in summary.alerts]
+    jobctx.log(f"reconciliation run {summary.run_id}: {summary.accounts_checked} account(s), "
+               f"{len(summary.discrepancies)} discrepancies, {len(alert_jobs)} alert(s)")
+    return {"run_id": summary.run_id, "accounts_checked": summary.accounts_checked,
+            "discrepancies": summary.discrepancies[:50], "discrepancy_count": len(summary.discrepancies),
+            "alert_job_ids": alert_jobs, "reused_run": summary.reused}
