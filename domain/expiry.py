@@ -54,3 +54,18 @@ def expire_if_due(session: Session, order_id: int, now: datetime, *, grace: time
     close_order(session, order, OrderStatus.EXPIRED, now, EXPIRY_REASON)
     return ExpiryOutcome(ExpiryAction.EXPIRED, order.id, order.status, order.expires_at,
                          notices.order_expired(order, order.retailer))
+
+
+def overdue_pending(session: Session, now: datetime, *, limit: int = 1000) -> list[tuple[int, datetime]]:
+    """(order id, expires_at) of pending orders already past their expiry, oldest first."""
+    from sqlalchemy import select
+
+    from .models import Order
+
+    rows = session.execute(
+        select(Order.id, Order.expires_at)
+        .where(Order.status == OrderStatus.PENDING, Order.expires_at <= now)
+        .order_by(Order.expires_at)
+        .limit(limit)
+    ).all()
+    return [(order_id, as_utc(expires_at)) for order_id, expires_at in rows]

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # Per-queue overrides of the queue table, e.g. {"whatsapp": {"timeout_s": 60, "concurrency": 8}}
     queue_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
+    # Per-schedule overrides of the schedule table, e.g. {"daily-report": {"cron": "30 0 * * *", "tz": "Asia/Kathmandu"}}
+    schedule_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
     # Timing knobs. Tests shrink these; production keeps the defaults.
     delay_scale: float = Field(default=1.0, gt=0, description="multiplies every retry wait")
     rate_window_ms: int = Field(default=60_000, gt=0)

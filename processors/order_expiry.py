@@ -10,7 +10,7 @@ from engine import helpers, jobctx
 from domain.clock import utcnow
 from domain.db import session_scope
 from domain.errors import parse_id
-from domain.expiry import ExpiryAction, expire_if_due
+from domain.expiry import ExpiryAction, expire_if_due, overdue_pending
 from domain.jobids import expiry_job_id
 from domain.settings import DomainSettings, resolve_settings
 
@@ -42,3 +42,17 @@ def run(order_id: str, expires_at: str, *, settings: DomainSettings | None = Non
         result["rescheduled_job_id"] = job_id
     jobctx.log(f"order {oid} (scheduled for {scheduled_for.isoformat()}): {outcome.action.value}")
     return result
+
+
+def sweep(now: datetime | None = None, *, settings: DomainSettings | None = None, limit: int = 1000) -> int:
+    """The every-minute safety net: enqueue expiry for pending orders past their expiry whose job was
+    lost or never enqueued. Job ids are deterministic, so an order whose job still waits (or sits in
+    the dead-letter queue) gets no second job. Returns how many orders it asked for."""
+    settings = resolve_settings(settings)
+    now = now or utcnow()
+    with session_scope(settings.database_url, readonly=True) as session:
+        overdue = overdue_pending(session, now, limit=limit)
+    for order_id, expires_at in overdue:
+        helpers.add_order_expiry_job(str(order_id), expires_at, job_id=expiry_job_id(order_id, expires_at),
+                                     engine=job_engine())
+    return len(overdue)

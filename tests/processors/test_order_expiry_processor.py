@@ -108,3 +108,15 @@ def test_a_retailer_phone_the_queue_refuses_is_permanent_after_the_expiry(engine
     with pytest.raises(PermanentError, match="cannot enqueue notice"):
         run(order, settings, order.expires_at)
     assert order_row(db, order.id).status == OrderStatus.EXPIRED  # the business change stands
+
+
+def test_sweep_enqueues_expiry_for_overdue_orders_whose_job_was_lost_and_only_once(engine, settings, db, session,
+                                                                                   world):
+    lost = make_order(session, world)
+    not_yet = make_order(session, world, ttl=timedelta(hours=5))
+    later = lost.expires_at + timedelta(minutes=1)
+    assert order_expiry.sweep(later, settings=settings) == 1
+    assert job_ids(engine, "orderExpiry") == {f"expiry-{lost.id}-{int(lost.expires_at.timestamp())}"}
+    assert order_expiry.sweep(later, settings=settings) == 1  # asked again: still one job
+    assert len(job_ids(engine, "orderExpiry")) == 1
+    assert not_yet.id not in {int(i.split("-")[1]) for i in job_ids(engine, "orderExpiry")}
