@@ -19,7 +19,7 @@ _RETRY_ON = (redis.ConnectionError, redis.TimeoutError)
 def connect(settings: Settings, *, check: bool = True) -> redis.Redis:
     """A client for the configured server (URL, host/port or Sentinel); reconnects by itself."""
     common = dict(
-        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=5),
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=3),  # rides out a blip, fails in ~1 s
         retry_on_error=list(_RETRY_ON),
         health_check_interval=15,
         socket_keepalive=True,

@@ -95,10 +95,26 @@ def history(queue: str, *, start: datetime, end: datetime, resolution: str | Non
     starts = _bucket_starts(resolution, int(start.timestamp()), int(end.timestamp()))
     if len(starts) > 20_000:
         raise ValidationError("start", "window too large for this resolution")
-    rows = []
-    for s, raw in zip(starts, _raw_buckets(eng, queue, resolution, starts)):
-        rows.append({"time": datetime.fromtimestamp(s, timezone.utc), "queue": queue, **Summary().add(raw).row()})
-    return rows
+    merged = [Summary().add(raw) for raw in _raw_buckets(eng, queue, resolution, starts)]
+    if resolution != "m" and starts:
+        _add_unrolled_minutes(eng, queue, resolution, starts, merged, int(end.timestamp()))
+    return [{"time": datetime.fromtimestamp(s, timezone.utc), "queue": queue, **m.row()} for s, m in zip(starts, merged)]
+
+
+def _add_unrolled_minutes(eng: Engine, queue: str, resolution: str, starts: list[int], merged: list[Summary],
+                          end_s: int) -> None:
+    """Hour and day buckets hold only minutes already rolled up; add the newer minutes as read
+    (without writing), so history is current even when no worker has rolled up lately."""
+    rolled = eng.conn.get(keys.metrics_rolled(queue))
+    first = max(int(rolled) + 60 if rolled else end_s - 48 * 3600, starts[0])
+    first -= first % 60
+    minutes = list(range(first, end_s + 1, 60))
+    size = RESOLUTION_S[resolution]
+    index = {s: i for i, s in enumerate(starts)}
+    for m, raw in zip(minutes, _raw_buckets(eng, queue, "m", minutes)):
+        i = index.get(m - m % size)
+        if raw and i is not None:
+            merged[i].add(raw)
 
 
 def summary(queue: str, *, seconds: int, end: datetime | None = None, engine: Engine | None = None) -> dict:

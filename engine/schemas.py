@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from .errors import UnknownQueueError, ValidationError
 
 SAFE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+# RQ 3 accepts only letters, digits, '_' and '-' in a job id
+JOB_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
 E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
 
 SafeId = Annotated[str, StringConstraints(pattern=SAFE_ID_PATTERN)]
@@ -82,6 +84,6 @@ def validate_data(queue: str, data: Any) -> dict[str, Any]:
 def check_job_id(job_id: str) -> str:
     import re
 
-    if not isinstance(job_id, str) or not re.match(SAFE_ID_PATTERN, job_id):
-        raise ValidationError("job_id", "must be 1-128 letters, digits, '_', '.' or '-', starting with a letter or digit")
+    if not isinstance(job_id, str) or not re.fullmatch(JOB_ID_PATTERN, job_id):
+        raise ValidationError("job_id", "must be 1-128 letters, digits, '_' or '-', starting with a letter or digit")
     return job_id

@@ -100,3 +100,19 @@ def test_broadcast_enqueues_all_in_one_round_trip_after_validating_all(engine):
     jobs = helpers.broadcast_whatsapp([f"+97798000000{i:02d}" for i in range(50)], "sale!")
     assert len({j.id for j in jobs}) == 50
     assert engine.conn.llen(keys.waiting("whatsapp", "normal")) == 50
+
+
+@pytest.mark.parametrize("bad", ["a.b", "abc\n", "", "-x", "x" * 129])
+def test_job_ids_rq_would_refuse_are_a_validation_error(engine, bad):
+    with pytest.raises(ValidationError, match="job_id"):
+        helpers.add_whatsapp_message("+9779800000000", "hi", job_id=bad)
+
+
+def test_reusing_a_finished_jobs_id_on_another_queue_leaves_no_stale_record(engine):
+    from engine.worker import Worker
+
+    helpers.add_whatsapp_message("+9779800000000", "hi", job_id="shared-1")
+    Worker(engine, ["whatsapp"], burst=True).run()
+    assert engine.conn.zscore(keys.finished("whatsapp"), "shared-1")
+    helpers.add_vendor_fallback_job("1", "2", job_id="shared-1")
+    assert engine.conn.zscore(keys.finished("whatsapp"), "shared-1") is None

@@ -83,9 +83,9 @@ def test_history_is_rolled_up_into_minutes_hours_and_days_with_retention(engine)
     now_s = int(engine.conn.time()[0])
     window = dict(start=now - timedelta(minutes=2), end=now + timedelta(minutes=2))
     assert sum(r["completed"] for r in metrics.history("whatsapp", resolution="m", **window)) == 3
-    # the current minute is still open: nothing is folded yet
+    # the current minute is still open: nothing is folded into stored hour buckets yet
     metrics.roll_up(now_s=now_s)
-    assert sum(r["completed"] for r in metrics.history("whatsapp", resolution="h", **window)) == 0
+    assert engine.conn.keys(keys.metrics_prefix("h", "whatsapp") + "*") == []
     # once it has closed (injected clock), it is folded into hours and days exactly once
     later = now_s + 120
     assert metrics.roll_up(now_s=later) >= 1
@@ -215,3 +215,17 @@ def test_unknown_queue_is_a_clear_error(engine):
         monitoring.get_queue_metrics("sms")
     with pytest.raises(UnknownQueueError):
         monitoring.get_failed_jobs("sms")
+
+
+def test_hour_and_day_history_include_minutes_not_yet_rolled_up_without_writing(engine):
+    put(engine, "whatsapp", "ok")
+    drain(engine, ["whatsapp"])
+    now = datetime.now(timezone.utc)
+    before = _snapshot(engine.conn)
+    for res in ("h", "d"):
+        rows = metrics.history("whatsapp", start=now - timedelta(hours=1), end=now, resolution=res)
+        assert sum(r["completed"] for r in rows) == 1
+    assert _snapshot(engine.conn) == before
+    metrics.roll_up(now_s=int(engine.conn.time()[0]) + 120)  # after the roll-up: still counted once
+    rows = metrics.history("whatsapp", start=now - timedelta(hours=1), end=now + timedelta(minutes=3), resolution="h")
+    assert sum(r["completed"] for r in rows) == 1

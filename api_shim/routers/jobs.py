@@ -1,0 +1,126 @@
+"""One job: details, retry, removal, and adding a job (one operation per queue, so that each
+queue's data schema is documented exactly)."""
+
+import json
+from typing import Annotated, Any
+
+import pydantic
+from fastapi import APIRouter, Body, Response
+from pydantic import ConfigDict, WithJsonSchema, create_model
+
+from engine import job_ops
+from engine.errors import ConflictError, NotFoundError, ValidationError
+from engine.queues import QUEUE_NAMES
+from engine.schemas import SCHEMAS
+
+from ..deps import EngineDep, JobIdDep, QueueDep, ReadKey, WriteOp
+from ..errors import error_responses
+from ..models import CreatedJob, JobAction, JobDetails, NewJobBase
+
+PREFIX = "/api/v1/queue"
+router = APIRouter(prefix=PREFIX, tags=["jobs"])
+
+# Characters pydantic's str_strip_whitespace removes (Unicode White_Space): a field that must not be
+# empty after stripping must contain one character outside this set.
+_WHITE = "\\t\\n\\x0B\\x0C\\r \\x85\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000"
+NOT_BLANK = f"[^{_WHITE}]"
+
+
+def wire_model(queue: str) -> type[pydantic.BaseModel]:
+    """The engine's per-queue schema, checked strictly and without stripping, so the OpenAPI
+    document states exactly which data the engine accepts. Non-blank text fields gain a pattern."""
+    base = SCHEMAS[queue]
+    fields: dict[str, Any] = {}
+    for name, info in base.model_fields.items():
+        has_min = any(getattr(m, "min_length", 0) for m in info.metadata)
+        has_pattern = any(getattr(m, "pattern", None) for m in info.metadata)
+        if info.annotation is str and has_min and not has_pattern:
+            merged = pydantic.fields.FieldInfo.merge_field_infos(info, pydantic.Field(pattern=NOT_BLANK))
+            fields[name] = (str, merged)
+    config = ConfigDict(strict=True, str_strip_whitespace=False, extra="forbid")
+    return create_model(f"{base.__name__}", __base__=type(f"_{base.__name__}", (base,), {"model_config": config}),
+                        __module__=__name__, **fields)
+
+
+WIRE = {q: wire_model(q) for q in QUEUE_NAMES}
+JOB_LINK_PARAMS = {"queueName": "$response.body#/queue", "jobId": "$response.body#/id"}
+
+
+def check_data(queue: str, data: dict[str, Any]) -> None:
+    """Strict check against the queue's schema; the engine checks again (validate_data) on enqueue."""
+    try:
+        WIRE[queue].model_validate_json(json.dumps(data))
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(["data", *(str(p) for p in first["loc"])])
+        raise ValidationError(field, first["msg"]) from None
+
+
+def _queue_title(queue: str) -> str:
+    return queue[0].upper() + queue[1:]
+
+
+def new_job_model(queue: str) -> type[NewJobBase]:
+    data_schema = WIRE[queue].model_json_schema()
+    data_schema.pop("title", None)
+    return create_model(f"New{_queue_title(queue)}Job", __base__=NewJobBase, __module__=__name__,
+                        data=(Annotated[dict[str, Any], WithJsonSchema(data_schema)], ...))
+
+
+def _add_job_route(queue: str):
+    model = new_job_model(queue)
+
+    def add_job(op: WriteOp, response: Response, body: Annotated[model, Body()]) -> CreatedJob:  # type: ignore[valid-type]
+        check_data(queue, body.data)
+        job = op.enqueue(queue, body.data, priority=body.priority, delay=body.delay_s, run_at=body.run_at,
+                         job_id=body.job_id)
+        if job.origin != queue:
+            raise ConflictError(f"job id {job.id!r} is in use on queue {job.origin}")
+        href = f"{PREFIX}/jobs/{queue}/{job.id}"
+        response.headers["Location"] = href
+        try:
+            status = job_ops.get_job(queue, job.id, engine=op.eng)["state"]
+        except NotFoundError:  # removed between the enqueue and this read
+            status = "removed"
+        return CreatedJob(id=job.id, queue=queue, status=status, href=href)
+
+    router.add_api_route(
+        f"/jobs/{queue}", add_job, methods=["POST"], status_code=201, response_model=CreatedJob,
+        name=f"add_{queue}_job", summary=f"Add a job to {queue}",
+        description=f"POST /api/v1/queue/jobs/{{queueName}} for queueName={queue}: `data` follows the "
+                    f"{queue} schema. Returns the job id and a link to its details (also in Location).",
+        responses={201: {"headers": {"Location": {"description": "the job's details",
+                                                  "schema": {"type": "string"}}},
+                         "links": {name: {"operationId": op_id, "parameters": JOB_LINK_PARAMS}
+                                   for name, op_id in (("GetJob", "get_job"), ("DeleteJob", "delete"),
+                                                       ("RetryJob", "retry"))}},
+                   **error_responses(400, 401, 403, 409, 413, 422, 503)},
+    )
+
+
+for _q in QUEUE_NAMES:
+    _add_job_route(_q)
+
+
+@router.get("/jobs/{queueName}/{jobId}", response_model=JobDetails, name="get_job", summary="Job details",
+            responses=error_responses(401, 404, 422, 503))
+def get_job(key: ReadKey, queue: QueueDep, job_id: JobIdDep, eng: EngineDep):
+    return job_ops.get_job(queue, job_id, engine=eng)
+
+
+@router.delete("/jobs/{queueName}/{jobId}", response_model=JobAction, name="delete", summary="Remove a job",
+               description="Removes a waiting, scheduled, finished or failed job (and its dead-letter entry); "
+                           "409 while it runs.",
+               responses=error_responses(401, 403, 404, 409, 422, 503))
+def delete_job(op: WriteOp, queue: QueueDep, job_id: JobIdDep):
+    op.remove_job(queue, job_id)
+    return JobAction(id=job_id, queue=queue, done=True)
+
+
+@router.post("/retry/{queueName}/{jobId}", response_model=JobAction, name="retry", summary="Retry a job",
+             description="Retries a failed (dead-lettered) job with a fresh retry budget; 409 for any other state.",
+             responses=error_responses(401, 403, 404, 409, 422, 503))
+def retry_job(op: WriteOp, queue: QueueDep, job_id: JobIdDep):
+    if not op.retry_job(queue, job_id):
+        raise ConflictError(f"job {job_id!r} was retried by another caller")
+    return JobAction(id=job_id, queue=queue, done=True)
