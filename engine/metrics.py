@@ -98,7 +98,14 @@ def history(queue: str, *, start: datetime, end: datetime, resolution: str | Non
     merged = [Summary().add(raw) for raw in _raw_buckets(eng, queue, resolution, starts)]
     if resolution != "m" and starts:
         _add_unrolled_minutes(eng, queue, resolution, starts, merged, int(end.timestamp()))
-    return [{"time": datetime.fromtimestamp(s, timezone.utc), "queue": queue, **m.row()} for s, m in zip(starts, merged)]
+    sla = eng.table[queue].sla
+    rows = []
+    for s, m in zip(starts, merged):
+        row = {"time": datetime.fromtimestamp(s, timezone.utc), "queue": queue, **m.row()}
+        if sla is not None:  # share of starts within the queue's SLA, per bucket
+            row["sla_compliance"] = _round(m.share_waiting_under(sla.start_within_s * 1000))
+        rows.append(row)
+    return rows
 
 
 def _add_unrolled_minutes(eng: Engine, queue: str, resolution: str, starts: list[int], merged: list[Summary],

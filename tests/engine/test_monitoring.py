@@ -38,11 +38,11 @@ def test_counts_for_every_state(engine):
 
 
 def test_active_and_workers_alive_while_a_job_runs(engine):
-    put(engine, "whatsapp", "sleep", {"seconds": 0.5})
+    put(engine, "whatsapp", "sleep", {"seconds": 2})
     with thread_workers(engine, ["whatsapp"], n=2):
-        wait_until(lambda: monitoring.get_queue_metrics("whatsapp")["active"] == 1, timeout_s=5)
-        m = monitoring.get_queue_metrics("whatsapp")
-        assert m["workers"] == 2
+        m = wait_until(lambda: (lambda m: m if m["active"] == 1 and m["workers"] == 2 else None)(
+            monitoring.get_queue_metrics("whatsapp")), timeout_s=5)
+        assert m["workers"] == 2 and m["active"] == 1
         live = monitoring.workers()
         assert sum(1 for w in live if w["current_job"]) == 1
 
@@ -229,3 +229,18 @@ def test_hour_and_day_history_include_minutes_not_yet_rolled_up_without_writing(
     metrics.roll_up(now_s=int(engine.conn.time()[0]) + 120)  # after the roll-up: still counted once
     rows = metrics.history("whatsapp", start=now - timedelta(hours=1), end=now + timedelta(minutes=3), resolution="h")
     assert sum(r["completed"] for r in rows) == 1
+
+
+def test_sla_compliance_per_bucket_and_breach_flag(engine_factory, engine):
+    eng = engine_factory(queue_overrides={"whatsapp": {"sla": {"start_within_s": 0.05, "ratio": 0.95}}})
+    put(eng, "whatsapp", "ok")
+    late = put(eng, "whatsapp", "ok", delay=0.0)
+    time.sleep(0.2)  # both wait > 50 ms before a worker starts them: the SLA is breached
+    Worker(eng, ["whatsapp"], burst=True).run()
+    m = monitoring.get_queue_metrics("whatsapp", engine=eng)
+    assert m["sla"]["compliance_last_hour"] == 0.0 and m["sla"]["breached"] is True
+    assert "SLA breached" in m["alerts"]
+    now = datetime.now(timezone.utc)
+    rows = metrics.history("whatsapp", start=now - timedelta(hours=2), end=now, resolution="h", engine=eng)
+    assert rows[-1]["sla_compliance"] == 0.0 and late.id
+    assert "sla_compliance" not in metrics.history("orderExpiry", start=now, end=now, engine=eng)[0]
