@@ -237,22 +237,6 @@ def get_schedule(schedules: Mapping[str, Schedule], name: str) -> Schedule:
 
 
 # -- server state ------------------------------------------------------------------------
-# Raise a numeric field (and set the fields that go with it) unless the stored value is larger,
-# so that schedulers running at slightly different times never move the state backwards.
-_ADVANCE = """
-local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
-if current and current > tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV))
-return 1
-"""
-# Claim one tick unless the schedule is paused: 1 claimed, 0 claimed by another, -1 paused.
-_CLAIM = """
-if redis.call('HGET', KEYS[1], 'enabled') == '0' then return -1 end
-if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return 1 end
-return 0
-"""
-
-
 def tick_s(moment: datetime) -> int:
     return int(moment.timestamp())
 
@@ -275,14 +259,13 @@ def advance(eng: Engine, name: str, field: str, value: int, **also: Any) -> bool
     args: list[Any] = [field, value]
     for key, extra in also.items():
         args += [key, extra]
-    return bool(eng.conn.register_script(_ADVANCE)(keys=[keys.schedule(name)], args=args))
+    return bool(eng.scripts.schedule_advance(keys=[keys.schedule(name)], args=args))
 
 
 def claim(eng: Engine, name: str, tick: int, now: datetime) -> int:
     """Claim one tick for this scheduler: 1 claimed, 0 another scheduler has it, -1 paused."""
     ttl = CLAIM_TTL_S + max(0, tick - tick_s(now))
-    return int(eng.conn.register_script(_CLAIM)(keys=[keys.schedule(name), keys.schedule_tick(name, tick)],
-                                                args=[ttl]))
+    return int(eng.scripts.schedule_claim(keys=[keys.schedule(name), keys.schedule_tick(name, tick)], args=[ttl]))
 
 
 def enqueue_claimed(eng: Engine, schedule: Schedule, tick: datetime, *, ahead: bool) -> str:

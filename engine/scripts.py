@@ -21,6 +21,8 @@ SCRIPTS = {
     "heartbeat": ["heartbeat"],
     "reap": ["reap"],
     "rollup": ["rollup"],
+    "schedule_advance": ["schedule_advance"],
+    "schedule_claim": ["schedule_claim"],
 }
 
 
