@@ -30,7 +30,11 @@ def main(argv: list[str]) -> int:
         for measure in chosen:
             started = time.perf_counter()
             print(f"... {measure.__name__}", file=sys.stderr, flush=True)
-            rows += measure(bench)
+            try:
+                rows += measure(bench)
+            except Exception as exc:  # noqa: BLE001 - report it and go on with the other figures
+                rows.append({"figure": measure.__name__, "ours": None, "rq": None, "unit": "", "ratio": None,
+                             "target": "", "ok": False, "note": f"failed: {type(exc).__name__}: {exc}"})
             print(f"    done in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     finally:
         bench.stop()

@@ -84,7 +84,7 @@ class Worker:
             self._next_reap = time.monotonic() + self.eng.settings.reap_interval_ms / 1000
         taken, self._next = (self._next or self._dequeue()), None
         if taken[0] == b"":
-            if self.burst:
+            if self.burst and not int(taken[2]):  # nothing runnable now, nor merely held by a limit
                 return False
             wait_s = max(0.005, min(int(taken[1]), self.eng.settings.reap_interval_ms) / 1000)
             self.eng.conn.blpop([keys.wake(q) for q in self.queues], timeout=wait_s)

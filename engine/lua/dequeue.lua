@@ -3,11 +3,13 @@
 -- rate limit, else pop high > normal > low into the active set with a lease.
 -- K: per queue 8 keys: high, normal, low, scheduled, active, rate, control, pressure
 -- A: token, lease_ms, job_prefix, n_queues, worker hash key, then per queue 4: name, limit, window_ms, minute-metrics prefix
--- Returns {queue, job_id, now_ms, runs, wait_ms, data, priority, enqueued_at} or {'', wake_in_ms}
+-- Returns {queue, job_id, now_ms, runs, wait_ms, data, priority, enqueued_at} or {'', wake_in_ms, held}
+-- where held is 1 when jobs wait only for the rate limit or provider back-pressure (not a pause).
 local function dequeue_next(K, A, now)
   now = now or server_now_ms()
   local token, lease, job_prefix, nq = A[1], tonumber(A[2]), A[3], tonumber(A[4])
   local wake = 1000
+  local held = 0
 
   local function promote(high, normal, low, sched)
     local due = redis.call('ZRANGEBYSCORE', sched, '-inf', now / 1000, 'LIMIT', 0, 200)
@@ -39,6 +41,7 @@ local function dequeue_next(K, A, now)
       if pttl > 0 then
         blocked = true
         if pttl < wake then wake = pttl end
+        if redis.call('LLEN', high) + redis.call('LLEN', normal) + redis.call('LLEN', low) > 0 then held = 1 end
       end
     end
     if not blocked then
@@ -52,6 +55,7 @@ local function dequeue_next(K, A, now)
           local oldest = redis.call('ZRANGE', rate, 0, 0, 'WITHSCORES')
           local free_in = tonumber(oldest[2]) + window - now + 1
           if free_in < wake then wake = free_in end
+          held = 1
           add_metrics(prefixes, now, {'rate_limited', 1})
         else
           waiting = 0
@@ -89,5 +93,5 @@ local function dequeue_next(K, A, now)
       end
     end
   end
-  return {'', wake}
+  return {'', wake, held}
 end

@@ -108,3 +108,17 @@ def test_pause_lets_the_running_job_finish(engine):
         wait_until(lambda: engine.conn.hget(keys.job(job.id), "status") == b"finished", timeout_s=5)
         time.sleep(0.3)
         assert engine.conn.hget(keys.job(nxt.id), "status") == b"queued"
+
+
+def test_burst_worker_waits_for_jobs_held_by_the_limit_but_not_for_a_paused_queue(engine_factory, engine):
+    from engine.worker import Worker
+
+    eng = engine_factory(rate_window_ms=300, queue_overrides={"whatsapp": {"rate_limit_per_min": 2}})
+    ids = [put(eng, "whatsapp", "mark").id for _ in range(5)]
+    Worker(eng, ["whatsapp"], burst=True).run()
+    assert all(eng.conn.sismember("test:done", i) for i in ids)
+    control.pause("orderExpiry", engine=eng)
+    put(eng, "orderExpiry", "mark")
+    started = time.monotonic()
+    Worker(eng, ["orderExpiry"], burst=True).run()
+    assert time.monotonic() - started < 1
