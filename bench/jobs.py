@@ -6,6 +6,14 @@ def noop(**data):
 
 
 def fail(**data):
+    """Fails every run, first noting this run's due and start times as the server stamped them."""
+    from engine import jobctx, keys
+
+    ctx = jobctx.current()
+    if ctx is not None:
+        due, started = ctx.engine.conn.hmget(keys.job(ctx.job_id), ["jq_due_ms", "jq_started_ms"])
+        if ctx.run > 1 and due and started:
+            ctx.engine.conn.rpush("bench:retry_lateness_ms", int(started) - int(due))
     raise RuntimeError("benchmark failure")
 
 

@@ -29,6 +29,13 @@ class Engine:
 
         return Scripts(self.conn)
 
+    @cached_property
+    def closed_buckets(self):
+        """Metric buckets that can no longer change, cached for this engine's server (engine/metrics.py)."""
+        from .metrics import ClosedBuckets
+
+        return ClosedBuckets()
+
 
 _default: Engine | None = None
 _lock = threading.Lock()

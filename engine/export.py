@@ -21,12 +21,21 @@ def to_csv(rows: Iterable[dict[str, Any]], columns: list[str]) -> str:
     return out.getvalue()
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> Any:
+    """A CSV cell. Text that a spreadsheet would run as a formula (job data and error messages are
+    attacker-controlled) gets a leading apostrophe; numbers are left alone."""
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, (dict, list)):
-        return json.dumps(value, default=str)
-    return "" if value is None else value
+        value = json.dumps(value, default=str)
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 HISTORY_COLUMNS = ["time", "queue", *metrics.COUNTERS, "run_avg_ms",

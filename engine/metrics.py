@@ -5,6 +5,7 @@ Per queue and bucket (minute, hour, day) a hash holds counters and two duration 
 """
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import date, datetime, time as dtime, timedelta, timezone
 from typing import Any, Iterable
@@ -58,6 +59,12 @@ class Summary:
                 self.wait[int(name[5:])] += n
             else:
                 self.counts[name] += n
+        return self
+
+    def merge(self, other: "Summary") -> "Summary":
+        self.counts.update(other.counts)
+        self.run.update(other.run)
+        self.wait.update(other.wait)
         return self
 
     def row(self) -> dict[str, Any]:
@@ -136,29 +143,73 @@ def summary(queue: str, *, seconds: int, end: datetime | None = None, engine: En
     return merged.row()
 
 
+class ClosedBuckets:
+    """Per-process cache of metric buckets that can no longer change: a minute bucket once its minute
+    is over (workers stamp writes with the server's clock), an hour bucket once every minute of it has
+    been rolled up. Repeated monitoring reads (a dashboard refreshing) then fetch only open buckets."""
+
+    GRACE_S = 2
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._store: dict[tuple[str, str, int], Summary] = {}
+
+    def get(self, key: tuple[str, str, int]) -> Summary | None:
+        with self._lock:
+            return self._store.get(key)
+
+    def put(self, key: tuple[str, str, int], summary: Summary) -> None:
+        with self._lock:
+            self._store[key] = summary
+
+    def forget_before(self, oldest_s: int) -> None:
+        with self._lock:
+            for key in [k for k in self._store if k[2] < oldest_s]:
+                del self._store[key]
+
+
 def recent(queues: Iterable[str], *, now_s: int, engine: Engine) -> dict[str, dict[str, Any]]:
-    """Per queue, from one pipeline: the last 60 minute buckets (a per-minute series and their
-    merged Summary) and the last 25 hour buckets merged (the last day)."""
+    """Per queue: the last 60 minute buckets (a per-minute series and their merged Summary) and the
+    last 25 hour buckets merged (the last day). Closed buckets come from the cache; the rest from one
+    pipeline."""
     queues = list(queues)
     minutes = _bucket_starts("m", now_s - 59 * 60, now_s)
     hours = _bucket_starts("h", now_s - 24 * 3600, now_s)
+    rolled = dict(zip(queues, engine.conn.mget([keys.metrics_rolled(q) for q in queues])))
+    wanted: list[tuple[str, str, int]] = [(q, "m", s) for q in queues for s in minutes] + \
+                                         [(q, "h", s) for q in queues for s in hours]
+    closed_cache: ClosedBuckets = engine.closed_buckets
+    found: dict[tuple[str, str, int], Summary] = {}
+    missing = []
+    for key in wanted:
+        cached = closed_cache.get(key)
+        if cached is None:
+            missing.append(key)
+        else:
+            found[key] = cached
     pipe = engine.conn.pipeline(transaction=False)
-    for q in queues:
-        for s in minutes:
-            pipe.hgetall(keys.metrics("m", q, s))
-        for s in hours:
-            pipe.hgetall(keys.metrics("h", q, s))
-    raws = iter(pipe.execute())
+    for q, res, s in missing:
+        pipe.hgetall(keys.metrics(res, q, s))
+    for key, raw in zip(missing, pipe.execute() if missing else []):
+        summary = Summary().add(raw)
+        found[key] = summary
+        q, res, s = key
+        closed = s + RESOLUTION_S[res] + ClosedBuckets.GRACE_S <= now_s
+        if res == "h":
+            closed = closed and rolled[q] is not None and int(rolled[q]) >= s + 3600 - 60
+        if closed:
+            closed_cache.put(key, summary)
+    closed_cache.forget_before(min(minutes[0], hours[0]))
     out = {}
     for q in queues:
         hour, day, series = Summary(), Summary(), []
         for s in minutes:
-            raw = next(raws)
-            if raw:
-                hour.add(raw)
-                series.append((s, Summary().add(raw).row()))
+            summary = found[(q, "m", s)]
+            if summary.counts or summary.run or summary.wait:
+                hour.merge(summary)
+                series.append((s, summary.row()))
         for s in hours:
-            day.add(next(raws))
+            day.merge(found[(q, "h", s)])
         out[q] = {"hour": hour, "day": day, "series": series}
     return out
 

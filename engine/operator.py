@@ -84,6 +84,9 @@ class Operator:
                                                                      engine=self.eng),
                         queue=queue, details={"limit": limit, "window_ms": window_ms})
 
+    def reset_rate_limit(self, queue: str) -> None:
+        return self._do("rate_limit_reset", lambda: control.reset_rate_limit(queue, engine=self.eng), queue=queue)
+
     # schedules
     def pause_schedule(self, name: str) -> None:
         from . import schedules

@@ -29,6 +29,8 @@ from .hooks import Hooks
 
 log = logging.getLogger("engine.worker")
 
+SERVER_TICK_S = 0.11  # Redis/Valkey check blocking-command timeouts every 100 ms (hz 10)
+
 
 class HardStop(BaseException):
     """Raised in the main thread by a second SIGTERM/SIGINT: stop now, leave the job to the reaper."""
@@ -86,11 +88,18 @@ class Worker:
         if taken[0] == b"":
             if self.burst and not int(taken[2]):  # nothing runnable now, nor merely held by a limit
                 return False
-            wait_s = max(0.005, min(int(taken[1]), self.eng.settings.reap_interval_ms) / 1000)
-            self.eng.conn.blpop([keys.wake(q) for q in self.queues], timeout=wait_s)
+            self._wait(min(int(taken[1]), self.eng.settings.reap_interval_ms) / 1000)
             return True
         self._execute(taken)
         return True
+
+    def _wait(self, wait_s: float) -> None:
+        """Sleep until a job may be due, waking early when one is enqueued. A server fires blocking
+        timeouts only on its cron tick (~100 ms), so the last stretch is slept here, precisely."""
+        if wait_s > SERVER_TICK_S:
+            self.eng.conn.blpop([keys.wake(q) for q in self.queues], timeout=wait_s - SERVER_TICK_S)
+        else:
+            time.sleep(max(0.001, wait_s))
 
     def _dequeue_args(self) -> list[Any]:
         args: list[Any] = [self.name, self.eng.settings.lease_ms, keys.job(""), len(self.queues),

@@ -20,6 +20,11 @@ redis.call('SADD', KEYS[5], KEYS[2])
 if due > now then
   redis.call('HSET', KEYS[1], 'status', 'scheduled', 'jq_due_ms', due)
   redis.call('ZADD', KEYS[3], due / 1000, ARGV[1])
+  -- the new earliest due job: wake an idle worker so that it shortens its sleep
+  if redis.call('ZRANGE', KEYS[3], 0, 0)[1] == ARGV[1] then
+    redis.call('LPUSH', KEYS[4], '1')
+    redis.call('LTRIM', KEYS[4], 0, 999)
+  end
   return {1, 'scheduled'}
 end
 redis.call('HSET', KEYS[1], 'status', 'queued', 'jq_ready_ms', now)

@@ -244,3 +244,21 @@ def test_sla_compliance_per_bucket_and_breach_flag(engine_factory, engine):
     rows = metrics.history("whatsapp", start=now - timedelta(hours=2), end=now, resolution="h", engine=eng)
     assert rows[-1]["sla_compliance"] == 0.0 and late.id
     assert "sla_compliance" not in metrics.history("orderExpiry", start=now, end=now, engine=eng)[0]
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_neutralised():
+    text = export.to_csv([{"a": "=HYPERLINK(\"http://x\")", "b": -5, "c": "@SUM(1)", "d": "plain"}],
+                         ["a", "b", "c", "d"])
+    row = next(csv.DictReader(io.StringIO(text)))
+    assert row == {"a": "'=HYPERLINK(\"http://x\")", "b": "-5", "c": "'@SUM(1)", "d": "plain"}
+
+
+def test_repeated_metric_reads_reuse_closed_buckets_and_stay_correct(engine):
+    put(engine, "whatsapp", "ok")
+    drain(engine, ["whatsapp"])
+    first = monitoring.get_queue_metrics("whatsapp")
+    second = monitoring.get_queue_metrics("whatsapp")
+    assert first["last_hour"] == second["last_hour"] and first["last_hour"]["completed"] == 1
+    put(engine, "whatsapp", "ok")
+    drain(engine, ["whatsapp"])
+    assert monitoring.get_queue_metrics("whatsapp")["last_hour"]["completed"] == 2  # open bucket re-read

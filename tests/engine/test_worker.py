@@ -142,3 +142,14 @@ def test_second_sigterm_stops_at_once_and_the_job_is_recovered(engine):
     errors = [json.loads(e) for e in engine.conn.lrange(keys.attempts(job.id), 0, -1)]
     assert errors[0]["type"] == "WorkerDiedError"
     assert engine.conn.hget(keys.job(job.id), "status") in (b"scheduled", b"queued", b"started")
+
+
+def test_a_sooner_delayed_job_wakes_an_idle_worker_sleeping_for_a_later_one(engine, tmp_path):
+    out = tmp_path / "t"
+    put(engine, "whatsapp", "ok", delay=5)
+    with thread_workers(engine, ["whatsapp"]):
+        time.sleep(0.3)  # the worker now sleeps towards the job due in 5 s
+        enqueued = time.time()
+        put(engine, "whatsapp", "record", {"path": str(out)}, delay=0.2)
+        wait_until(out.exists, timeout_s=5)
+    assert 0.2 <= float(out.read_text().split()[1]) - enqueued < 0.3
