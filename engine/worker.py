@@ -26,6 +26,7 @@ from .app import Engine, set_default_engine
 from .errors import JobTimeoutError, WorkerDiedError
 from .failures import handle_failure
 from .hooks import Hooks
+from .scripts import DirectCaller
 
 log = logging.getLogger("engine.worker")
 
@@ -56,6 +57,7 @@ class Worker:
             self._dequeue_keys += [keys.waiting(q, p) for p in keys.PRIORITIES] + [
                 keys.scheduled(q), keys.active(q), keys.rate_log(q), keys.control(q), keys.pressure(q)]
         self._dequeue_static = self._dequeue_args()
+        self._direct = DirectCaller(eng.conn)  # the hot loop's own connection
 
     # -- life cycle -------------------------------------------------------------------
     def run(self) -> int:
@@ -77,6 +79,7 @@ class Worker:
         finally:
             self.stopping = True
             self._unregister()
+            self._direct.close()
         return self.processed
 
     def work_once(self) -> bool:
@@ -110,7 +113,7 @@ class Worker:
         return args
 
     def _dequeue(self) -> list:
-        return self.eng.scripts.dequeue(keys=self._dequeue_keys, args=self._dequeue_static)
+        return self._direct(self.eng.scripts.dequeue, self._dequeue_keys, self._dequeue_static)
 
     # -- one job ----------------------------------------------------------------------
     def _execute(self, taken: list) -> None:
@@ -161,9 +164,9 @@ class Worker:
         args = [member, job_id, summary, self.eng.table[queue].keep_completed_s, f"{run_ms:.3f}", ended,
                 keys.metrics_prefix("m", queue)]
         if self.stopping:
-            done = self.eng.scripts.complete(keys=script_keys, args=args)
+            done = self._direct(self.eng.scripts.complete, script_keys, args)
         else:
-            out = self.eng.scripts.step(keys=script_keys + self._dequeue_keys, args=args + self._dequeue_static)
+            out = self._direct(self.eng.scripts.step, script_keys + self._dequeue_keys, args + self._dequeue_static)
             done, taken = out[0], out[1:]
             if taken[0] != b"":
                 self._next = taken
