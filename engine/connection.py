@@ -6,7 +6,7 @@ import logging
 import redis
 from redis.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.sentinel import Sentinel
+from redis.sentinel import Sentinel, SentinelManagedConnection
 
 from .errors import ServerUnavailableError
 from .settings import Settings
@@ -14,6 +14,18 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 _RETRY_ON = (redis.ConnectionError, redis.TimeoutError)
+
+
+class FollowingSentinelConnection(SentinelManagedConnection):
+    """Asks Sentinel for the master on every (re)connect, redis-py's own retries included, so that
+    clients follow a failover instead of reconnecting to the old address (redis-py issue #3874)."""
+
+    def connect_check_health(self, check_health: bool = True, retry_socket_connect: bool = True):
+        if self._sock:
+            return
+        if self.connection_pool.is_master:
+            self.host, self.port = self.connection_pool.get_master_address()
+        super().connect_check_health(check_health=check_health, retry_socket_connect=False)
 
 
 def connect(settings: Settings, *, check: bool = True) -> redis.Redis:
@@ -27,8 +39,10 @@ def connect(settings: Settings, *, check: bool = True) -> redis.Redis:
     if settings.redis_sentinels:
         sentinel = Sentinel(settings.sentinel_hosts, socket_timeout=2.0, password=None)
         conn = sentinel.master_for(
-            settings.redis_sentinel_master, password=settings.redis_password, db=settings.redis_db, **common
+            settings.redis_sentinel_master, password=settings.redis_password, db=settings.redis_db,
+            connection_class=FollowingSentinelConnection, **common
         )
+        _watch_master(conn, interval_s=min(1.0, settings.lease_ms / 3000))
     elif settings.redis_url:
         conn = redis.Redis.from_url(settings.redis_url, **common)
     else:
@@ -42,6 +56,23 @@ def connect(settings: Settings, *, check: bool = True) -> redis.Redis:
     if check:
         check_server(conn)
     return conn
+
+
+def _watch_master(conn: redis.Redis, *, interval_s: float) -> None:
+    """Ask Sentinel for the master every interval: when it changed (a SENTINEL FAILOVER, say),
+    redis-py's pool drops its idle connections, so writes stop going to the demoted primary."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval_s)
+            try:
+                conn.connection_pool.get_master_address()
+            except redis.RedisError as exc:  # no master known right now: keep asking
+                log.debug("sentinel master lookup failed: %s", exc)
+
+    threading.Thread(target=watch, name="sentinel-master-watch", daemon=True).start()
 
 
 def check_server(conn: redis.Redis) -> None:

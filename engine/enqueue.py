@@ -70,7 +70,7 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
     fields["enqueued_at"] = utcformat(job.enqueued_at)
     fields["jq_priority"] = req.priority
     fields["jq_runs"] = 0
-    flat: list[Any] = [job_id, run_at_ms, delay_ms, keys.finished("")]
+    flat: list[Any] = [job_id, run_at_ms, delay_ms, ""]
     for name, value in fields.items():
         if value != "":  # RQ's restore() defaults the empty fields; storing them costs memory and time
             flat += [name, value]
@@ -85,7 +85,8 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
 
 
 def enqueue(eng: Engine, req: EnqueueRequest) -> Job:
-    """Enqueue one job; with a caller-given job_id that is still pending, return the existing one."""
+    """Enqueue one job; with a caller-given job_id whose job is pending or finished and still kept,
+    return the existing job instead (idempotent re-sends)."""
     job, script_keys, args = _prepare(eng, req)
     created, _status = eng.scripts.enqueue(keys=script_keys, args=args)
     if not created:

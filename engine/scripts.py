@@ -48,9 +48,14 @@ class DirectCaller:
     loads the script and runs it again."""
 
     def __init__(self, conn: redis.Redis):
-        self.connection = conn.connection_pool.make_connection()
+        self._pool = conn.connection_pool
+        self.connection = self._pool.make_connection()
 
     def __call__(self, script, keys: list, args: list):
+        master = getattr(self._pool, "master_address", None)  # Sentinel pools only
+        if master is not None and master != (self.connection.host, self.connection.port):
+            self.connection.disconnect()  # Sentinel moved the master
+        self.connection.connect()  # no-op when connected; a Sentinel-managed one asks Sentinel first
         try:
             return self._evalsha(script, keys, args)
         except redis.exceptions.NoScriptError:

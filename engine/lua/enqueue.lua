@@ -1,16 +1,12 @@
 -- Create a job record and put it in line, or in the scheduled set when due later.
 -- KEYS: job, waiting list, scheduled, wake, rq:queues
--- ARGV: job_id, run_at_ms (0 = none), delay_ms (0 = none), finished-registry prefix, field, value, ...
--- Returns {1, status} when created, {0, status} when a pending job with this id exists.
+-- ARGV: job_id, run_at_ms (0 = none), delay_ms (0 = none), (unused), field, value, ...
+-- Returns {1, status} when created, {0, status} when a job with this id exists: pending, or finished
+-- and still kept. So a producer that re-sends an enqueue after a lost reply never runs a job twice.
 local now = server_now_ms()
 local existing = redis.call('HGET', KEYS[1], 'status')
-if existing and existing ~= 'finished' then
-  return {0, existing}
-end
 if existing then
-  -- a finished job's id is reused: drop the old record, wherever it finished
-  redis.call('ZREM', ARGV[4] .. (redis.call('HGET', KEYS[1], 'origin') or ''), ARGV[1])
-  redis.call('DEL', KEYS[1])
+  return {0, existing}
 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 local due = tonumber(ARGV[2])

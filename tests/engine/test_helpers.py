@@ -108,11 +108,13 @@ def test_job_ids_rq_would_refuse_are_a_validation_error(engine, bad):
         helpers.add_whatsapp_message("+9779800000000", "hi", job_id=bad)
 
 
-def test_reusing_a_finished_jobs_id_on_another_queue_leaves_no_stale_record(engine):
+def test_resending_an_enqueue_after_the_job_finished_does_not_run_it_again(engine):
     from engine.worker import Worker
 
-    helpers.add_whatsapp_message("+9779800000000", "hi", job_id="shared-1")
+    first = helpers.add_whatsapp_message("+9779800000000", "hi", job_id="order-9-hello")
     Worker(engine, ["whatsapp"], burst=True).run()
-    assert engine.conn.zscore(keys.finished("whatsapp"), "shared-1")
-    helpers.add_vendor_fallback_job("1", "2", job_id="shared-1")
-    assert engine.conn.zscore(keys.finished("whatsapp"), "shared-1") is None
+    again = helpers.add_whatsapp_message("+9779800000000", "hi", job_id="order-9-hello")
+    assert again.id == first.id and again.get_status() == "finished"
+    assert engine.conn.llen(keys.waiting("whatsapp", "normal")) == 0
+    other_queue = helpers.add_vendor_fallback_job("1", "2", job_id="order-9-hello")
+    assert other_queue.origin == "whatsapp"  # the existing job is returned, not a second one
