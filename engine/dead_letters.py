@@ -187,29 +187,27 @@ def delete(entry_id: str, *, engine: Engine | None = None) -> bool:
     return eng.scripts.remove(keys=remove_keys(queue.decode(), entry_id), args=[entry_id, keys.dlq_group("")]) == 1
 
 
-def bulk_retry(flt: Filter | None = None, *, ids: list[str] | None = None, engine: Engine | None = None) -> int:
-    """Retry every entry matching the filter (or the given ids); returns how many moved."""
-    eng = resolve(engine)
+def _each(action, flt: Filter | None, ids: list[str] | None, eng: Engine) -> int:
+    """Apply `action` to every matching entry (or the given ids); count those it changed.
+    Entries that vanished or cannot move meanwhile (another operator acted) are skipped."""
     targets = ids if ids is not None else matching_ids(flt or Filter(), engine=eng)
-    moved = 0
+    done = 0
     for entry_id in targets:
         try:
-            moved += retry(entry_id, engine=eng)
+            done += action(entry_id, engine=eng)
         except (NotFoundError, ConflictError):
             continue
-    return moved
+    return done
+
+
+def bulk_retry(flt: Filter | None = None, *, ids: list[str] | None = None, engine: Engine | None = None) -> int:
+    """Retry every entry matching the filter (or the given ids); returns how many moved."""
+    return _each(retry, flt, ids, resolve(engine))
 
 
 def bulk_delete(flt: Filter | None = None, *, ids: list[str] | None = None, engine: Engine | None = None) -> int:
-    eng = resolve(engine)
-    targets = ids if ids is not None else matching_ids(flt or Filter(), engine=eng)
-    removed = 0
-    for entry_id in targets:
-        try:
-            removed += delete(entry_id, engine=eng)
-        except NotFoundError:
-            continue
-    return removed
+    """Delete every entry matching the filter (or the given ids); returns how many went."""
+    return _each(delete, flt, ids, resolve(engine))
 
 
 def stats(*, engine: Engine | None = None) -> dict[str, dict[str, Any]]:

@@ -72,17 +72,27 @@ def _int(value: str | None) -> int | None:
     return int(value) if value else None
 
 
+def _load(eng: Engine, schedule: Schedule) -> tuple[int | None, int | None] | None:
+    """(planned, last) ticks of a running schedule, or None when it is paused. On the very first
+    start (nothing planned yet) it marks the schedule enabled, and nothing is caught up."""
+    state = read_state(eng, schedule.name)
+    if is_paused(state):
+        return None
+    planned, last = _int(state.get("next_tick_s")), _int(state.get("last_tick_s"))
+    if planned is None:
+        eng.conn.hsetnx(keys.schedule(schedule.name), "enabled", 1)
+    return planned, last
+
+
 def _job_pass(eng: Engine, schedule: Schedule, now: datetime) -> list[Action]:
     """Record or catch up the latest past tick, then enqueue the upcoming ticks ahead of time."""
     name = schedule.name
-    state = read_state(eng, name)
-    if is_paused(state):
+    loaded = _load(eng, schedule)
+    if loaded is None:
         return []
-    planned, last = _int(state.get("next_tick_s")), _int(state.get("last_tick_s"))
+    planned, last = loaded
     actions: list[Action] = []
-    if planned is None:  # first start: nothing to catch up
-        eng.conn.hsetnx(keys.schedule(name), "enabled", 1)
-    else:
+    if planned is not None:
         prev = schedule.prev_tick(now)
         prev_s = tick_s(prev) if prev is not None else None
         if prev_s is not None and (last is None or prev_s > last):
@@ -124,14 +134,12 @@ def _job_pass(eng: Engine, schedule: Schedule, now: datetime) -> list[Action]:
 def _call_pass(eng: Engine, schedule: Schedule, now: datetime) -> list[Action]:
     """Run the call when its tick is due; a tick noticed late runs only with catch_up."""
     name = schedule.name
-    state = read_state(eng, name)
-    if is_paused(state):
+    loaded = _load(eng, schedule)
+    if loaded is None:
         return []
-    planned, last = _int(state.get("next_tick_s")), _int(state.get("last_tick_s"))
+    planned, last = loaded
     actions: list[Action] = []
-    if planned is None:  # first start: start with the next tick
-        eng.conn.hsetnx(keys.schedule(name), "enabled", 1)
-    else:
+    if planned is not None:
         prev = schedule.prev_tick(now)
         prev_s = tick_s(prev) if prev is not None else None
         if prev_s is not None and prev_s >= planned and (last is None or prev_s > last):
