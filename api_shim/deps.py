@@ -108,9 +108,7 @@ def entry_id(entryId: Annotated[str, Path(description="dead-letter entry id (the
     if entryId in RESERVED_ENTRY_IDS:
         # /dead-letter/retry and /dead-letter/delete are the bulk routes (POST only).
         raise ApiError(405, "method_not_allowed", "method not allowed")
-    if not _SAFE_ID.fullmatch(entryId):
-        raise ApiError(422, "validation_error", "entryId: must be a job id", field="entryId")
-    return entryId
+    return any_entry_id(entryId)
 
 
 EntryIdDep = Annotated[str, Depends(entry_id)]

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from engine import control, helpers, keys
 from engine.enqueue import EnqueueRequest, enqueue, enqueue_many
-from engine.errors import PermanentError  # noqa: F401 (documents what bench.jobs.fail is not)
 
 from .harness import Bench, median, pct, timed, wait_procs
 

@@ -70,7 +70,7 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
     fields["enqueued_at"] = utcformat(job.enqueued_at)
     fields["jq_priority"] = req.priority
     fields["jq_runs"] = 0
-    flat: list[Any] = [job_id, run_at_ms, delay_ms, ""]
+    flat: list[Any] = [job_id, run_at_ms, delay_ms]
     for name, value in fields.items():
         if value != "":  # RQ's restore() defaults the empty fields; storing them costs memory and time
             flat += [name, value]

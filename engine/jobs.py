@@ -11,9 +11,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.utils import import_attribute
 
-from . import keys
 from .app import Engine
-from .errors import NotFoundError
 
 
 def from_fields(eng: Engine, job_id: str, raw: dict[bytes, bytes] | list) -> tuple[Job, dict[str, str]]:
@@ -56,12 +54,6 @@ class RunningJob:
         """The full RQ Job, for hooks that want it."""
         return Job.fetch(self.id, connection=self.connection, serializer=JSONSerializer)
 
-
-def load(eng: Engine, job_id: str) -> tuple[Job, dict[str, str]]:
-    raw = eng.conn.hgetall(keys.job(job_id))
-    if not raw:
-        raise NotFoundError(f"job {job_id!r} not found")
-    return from_fields(eng, job_id, raw)
 
 
 @lru_cache(maxsize=256)

@@ -21,10 +21,6 @@ def waiting(queue: str, priority: str) -> str:
     return f"{RQ}:queue:{queue}{suffix}"
 
 
-def rq_queue_name(queue: str, priority: str) -> str:
-    """The RQ queue name behind waiting(queue, priority)."""
-    return queue if priority == "normal" else f"{queue}:{priority}"
-
 
 RQ_QUEUES = f"{RQ}:queues"
 

@@ -131,18 +131,6 @@ def _add_unrolled_minutes(eng: Engine, queue: str, resolution: str, starts: list
             merged[i].add(raw)
 
 
-def summary(queue: str, *, seconds: int, end: datetime | None = None, engine: Engine | None = None) -> dict:
-    """Merged counters and percentiles over the last `seconds` (minute buckets up to 48 h)."""
-    eng = resolve(engine)
-    end = end or datetime.now(timezone.utc)
-    resolution = resolution_for(seconds)
-    starts = _bucket_starts(resolution, int(end.timestamp()) - seconds + 1, int(end.timestamp()))
-    merged = Summary()
-    for raw in _raw_buckets(eng, queue, resolution, starts):
-        merged.add(raw)
-    return merged.row()
-
-
 class ClosedBuckets:
     """Per-process cache of metric buckets that can no longer change: a minute bucket once its minute
     is over (workers stamp writes with the server's clock), an hour bucket once every minute of it has

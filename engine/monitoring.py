@@ -10,7 +10,7 @@ from typing import Any
 
 from . import control, keys
 from .app import Engine, resolve
-from .job_ops import get_job, list_jobs, remove_job, retry_job, summaries  # noqa: F401  (re-exported)
+from .job_ops import get_job, list_jobs, remove_job, retry_job  # noqa: F401  (re-exported)
 from .metrics import recent
 
 __all__ = ["get_all_metrics", "get_queue_metrics", "get_failed_jobs", "retry_job", "get_job", "remove_job",

@@ -72,29 +72,30 @@ def _int(value: str | None) -> int | None:
     return int(value) if value else None
 
 
-def _load(eng: Engine, schedule: Schedule) -> tuple[int | None, int | None] | None:
-    """(planned, last) ticks of a running schedule, or None when it is paused. On the very first
-    start (nothing planned yet) it marks the schedule enabled, and nothing is caught up."""
+def _load(eng: Engine, schedule: Schedule, now: datetime) -> tuple[int | None, int | None, datetime | None,
+                                                                     int | None] | None:
+    """(planned, last, prev, prev_s) of a running schedule, or None when it is paused: the planned and
+    last ticks from its state, and the latest tick at or before now. On the very first start
+    (nothing planned yet) it marks the schedule enabled, and nothing is caught up."""
     state = read_state(eng, schedule.name)
     if is_paused(state):
         return None
     planned, last = _int(state.get("next_tick_s")), _int(state.get("last_tick_s"))
     if planned is None:
         eng.conn.hsetnx(keys.schedule(schedule.name), "enabled", 1)
-    return planned, last
+    prev = schedule.prev_tick(now)
+    return planned, last, prev, tick_s(prev) if prev is not None else None
 
 
 def _job_pass(eng: Engine, schedule: Schedule, now: datetime) -> list[Action]:
     """Record or catch up the latest past tick, then enqueue the upcoming ticks ahead of time."""
     name = schedule.name
-    loaded = _load(eng, schedule)
+    loaded = _load(eng, schedule, now)
     if loaded is None:
         return []
-    planned, last = loaded
+    planned, last, prev, prev_s = loaded
     actions: list[Action] = []
     if planned is not None:
-        prev = schedule.prev_tick(now)
-        prev_s = tick_s(prev) if prev is not None else None
         if prev_s is not None and (last is None or prev_s > last):
             if eng.conn.exists(keys.schedule_tick(name, prev_s)):  # enqueued ahead; it has come due
                 advance(eng, name, "last_tick_s", prev_s, last_run_ms=prev_s * 1000,
@@ -134,14 +135,12 @@ def _job_pass(eng: Engine, schedule: Schedule, now: datetime) -> list[Action]:
 def _call_pass(eng: Engine, schedule: Schedule, now: datetime) -> list[Action]:
     """Run the call when its tick is due; a tick noticed late runs only with catch_up."""
     name = schedule.name
-    loaded = _load(eng, schedule)
+    loaded = _load(eng, schedule, now)
     if loaded is None:
         return []
-    planned, last = loaded
+    planned, last, prev, prev_s = loaded
     actions: list[Action] = []
     if planned is not None:
-        prev = schedule.prev_tick(now)
-        prev_s = tick_s(prev) if prev is not None else None
         if prev_s is not None and prev_s >= planned and (last is None or prev_s > last):
             late = (now - prev).total_seconds() > ON_TIME_S
             if late and not schedule.catch_up:

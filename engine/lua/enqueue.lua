@@ -1,6 +1,6 @@
 -- Create a job record and put it in line, or in the scheduled set when due later.
 -- KEYS: job, waiting list, scheduled, wake, rq:queues
--- ARGV: job_id, run_at_ms (0 = none), delay_ms (0 = none), (unused), field, value, ...
+-- ARGV: job_id, run_at_ms (0 = none), delay_ms (0 = none), field, value, ...
 -- Returns {1, status} when created, {0, status} when a job with this id exists: pending, or finished
 -- and still kept. So a producer that re-sends an enqueue after a lost reply never runs a job twice.
 local now = server_now_ms()
@@ -8,7 +8,7 @@ local existing = redis.call('HGET', KEYS[1], 'status')
 if existing then
   return {0, existing}
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 local due = tonumber(ARGV[2])
 local delay = tonumber(ARGV[3])
 if delay > 0 then due = now + delay end
