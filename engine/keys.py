@@ -89,6 +89,7 @@ def failure_group(signature: str) -> str:
 
 
 FAILURE_GROUPS = f"{JQ}:fgroups"
+FAILURE_GROUPS_TRIM_CURSOR = f"{JQ}:fgroups:trim"  # where the retention pass resumes (a score)
 
 
 def metrics(resolution: str, queue: str, bucket_s: int) -> str:

@@ -215,7 +215,7 @@ def roll_up(*, engine: Engine | None = None, now_s: int | None = None, grace_s: 
         folded += eng.scripts.rollup(
             keys=[keys.metrics_rolled(q)],
             args=[keys.metrics_prefix("m", q), keys.metrics_prefix("h", q), keys.metrics_prefix("d", q), upto,
-                  histogram.KEEP_HOURS_S, first])
+                  histogram.KEEP_HOURS_S, first, histogram.KEEP_DAYS_S])
     return folded
 
 

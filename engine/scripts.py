@@ -21,6 +21,7 @@ SCRIPTS = {
     "heartbeat": ["heartbeat"],
     "reap": ["reap"],
     "rollup": ["rollup"],
+    "trim": ["trim"],
     "schedule_advance": ["schedule_advance"],
     "schedule_claim": ["schedule_claim"],
 }

@@ -21,11 +21,12 @@ import redis
 from rq.timeouts import JobTimeoutException, TimerDeathPenalty, UnixSignalDeathPenalty
 from rq.utils import utcformat
 
-from . import jobctx, jobs, keys, metrics
+from . import jobctx, jobs, keys, metrics, retention
 from .app import Engine, set_default_engine
 from .errors import JobTimeoutError, WorkerDiedError
 from .failures import handle_failure
 from .hooks import Hooks
+from .oom import OomEpisode, OutOfMemory
 from .scripts import DirectCaller
 
 log = logging.getLogger("engine.worker")
@@ -58,6 +59,8 @@ class Worker:
                 keys.scheduled(q), keys.active(q), keys.rate_log(q), keys.control(q), keys.pressure(q)]
         self._dequeue_static = self._dequeue_args()
         self._direct = DirectCaller(eng.conn)  # the hot loop's own connection
+        self.oom = OomEpisode(f"worker {self.name}")
+        self._registered = False
 
     # -- life cycle -------------------------------------------------------------------
     def run(self) -> int:
@@ -76,6 +79,8 @@ class Worker:
                 except (redis.ConnectionError, redis.TimeoutError) as exc:
                     log.warning("server unreachable (%s); retrying in 1 s", exc)
                     time.sleep(1.0)
+                except OutOfMemory as exc:
+                    time.sleep(self.oom.refused("taking a job", exc))
         finally:
             self.stopping = True
             self._unregister()
@@ -85,7 +90,7 @@ class Worker:
     def work_once(self) -> bool:
         """Run one job, or wait for one. False when a burst worker has nothing left."""
         if time.monotonic() >= self._next_reap:
-            maintain(self.eng, self.hooks, self.name)
+            maintain(self.eng, self.hooks, self.name, self.oom)
             self._next_reap = time.monotonic() + self.eng.settings.reap_interval_ms / 1000
         taken, self._next = (self._next or self._dequeue()), None
         if taken[0] == b"":
@@ -178,7 +183,12 @@ class Worker:
         interval = self.eng.settings.lease_ms / 3000
         while not self.stopping:
             try:
-                self._beat()
+                if not self._registered:
+                    self._register()
+                else:
+                    self._beat()
+            except OutOfMemory as exc:
+                self.oom.refused("heartbeat", exc)
             except redis.RedisError as exc:
                 log.warning("heartbeat failed: %s", exc)
             time.sleep(interval)
@@ -192,10 +202,21 @@ class Worker:
             args=[member, self.eng.settings.lease_ms, self.name, ttl_s, member.split("|")[0]])
 
     def _register(self) -> None:
-        self.eng.conn.hset(keys.worker(self.name), mapping={
+        """Write the worker's record (with its TTL, in one transaction) and its first heartbeat. On a full
+        server the heartbeat thread keeps trying; the worker works meanwhile."""
+        pipe = self.eng.conn.pipeline(transaction=True)
+        pipe.hset(keys.worker(self.name), mapping={
             "queues": ",".join(self.queues), "pid": os.getpid(), "host": socket.gethostname(),
             "started_ms": int(time.time() * 1000), "current_job": ""})
-        self._beat()
+        pipe.expire(keys.worker(self.name), max(2, self.eng.settings.lease_ms * 3 // 1000))
+        try:
+            pipe.execute()
+            self._beat()
+        except (OutOfMemory, redis.exceptions.ExecAbortError) as exc:
+            self.oom.refused("registration", exc)
+            return
+        self._registered = True
+        self.oom.ok()
 
     def _unregister(self) -> None:
         try:
@@ -219,10 +240,23 @@ class Worker:
         signal.signal(signal.SIGINT, on_signal)
 
 
-def maintain(eng: Engine, hooks: Hooks, worker_name: str) -> None:
-    """Periodic duties any worker (and the scheduler) may do, all safe to run concurrently."""
-    reap(eng, hooks, worker_name)
-    metrics.roll_up(engine=eng)
+_MAINTENANCE_OOM = OomEpisode("maintenance")
+
+
+def maintain(eng: Engine, hooks: Hooks, worker_name: str, oom: OomEpisode | None = None) -> None:
+    """Periodic duties any worker (and the scheduler) may do, all safe to run concurrently. A duty the
+    full server refuses is skipped until the next pass; the ones that free memory still run."""
+    oom = oom or _MAINTENANCE_OOM
+    refused = False
+    for where, duty in (("retention", lambda: retention.trim(eng)), ("reaping", lambda: reap(eng, hooks, worker_name)),
+                        ("metrics roll-up", lambda: metrics.roll_up(engine=eng))):
+        try:
+            duty()
+        except OutOfMemory as exc:
+            oom.refused(where, exc)
+            refused = True
+    if not refused:
+        oom.ok()
 
 
 def reap(eng: Engine, hooks: Hooks, worker_name: str) -> int:

@@ -76,3 +76,11 @@ def die_first_run(**data):
     if ctx.engine.conn.set(f"test:died:{ctx.job_id}", 1, nx=True):
         os.kill(os.getpid(), 9)
     return mark(**data)
+
+
+def fail_first_run(**data):
+    """Fails its job's first run, succeeds on the retry."""
+    ctx = jobctx.current()
+    if ctx is not None and ctx.run == 1:
+        raise RuntimeError("first run fails")
+    return {"ok": True}

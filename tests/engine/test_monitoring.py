@@ -94,9 +94,9 @@ def test_history_is_rolled_up_into_minutes_hours_and_days_with_retention(engine)
         rows = metrics.history("whatsapp", resolution=res, **window)
         assert sum(r["completed"] for r in rows) == 3
         assert sum(r["started"] for r in rows) == 3 and rows[-1]["run_p50_ms"] is not None
-    for res, ttl in (("m", histogram.KEEP_MINUTES_S), ("h", histogram.KEEP_HOURS_S), ("d", -1)):
+    for res, ttl in (("m", histogram.KEEP_MINUTES_S), ("h", histogram.KEEP_HOURS_S), ("d", histogram.KEEP_DAYS_S)):
         [key] = engine.conn.keys(keys.metrics_prefix(res, "whatsapp") + "*")
-        assert abs(engine.conn.ttl(key) - ttl) < 5 if ttl > 0 else engine.conn.ttl(key) == -1
+        assert abs(engine.conn.ttl(key) - ttl) < 5
     assert metrics.resolution_for(3600) == "m" and metrics.resolution_for(7 * 86400) == "h"
     assert metrics.resolution_for(200 * 86400) == "d"
 
