@@ -15,8 +15,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine.errors import (ConflictError, EngineError, NotFoundError, PermissionDenied, ServerUnavailableError,
-                           UnknownQueueError, ValidationError)
+from engine.errors import (ConflictError, EngineError, NotFoundError, PermissionDenied, ServerFullError,
+                           ServerUnavailableError, UnknownQueueError, ValidationError)
 
 log = logging.getLogger("api_shim")
 
@@ -55,7 +55,8 @@ _DESCRIPTIONS = {
     409: "The action does not fit the object's state",
     413: "Request body over the size limit",
     422: "Invalid input; `field` names it",
-    503: "The Redis/Valkey server cannot be reached",
+    503: "The Redis/Valkey server cannot be reached (`server_unavailable`) or its memory is full "
+         "(`server_full`: nothing was written); retry after `Retry-After` seconds",
 }
 
 
@@ -160,6 +161,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unavailable(request: Request, exc: ServerUnavailableError):
         return error_json(503, "server_unavailable", "the Redis/Valkey server cannot be reached",
                           headers={"Retry-After": "5"})
+
+    @app.exception_handler(ServerFullError)
+    async def _full(request: Request, exc: ServerFullError):
+        return error_json(503, "server_full", str(exc), headers={"Retry-After": str(exc.retry_after_s)})
+
+    @app.exception_handler(redis.exceptions.OutOfMemoryError)
+    async def _oom(request: Request, exc: redis.exceptions.OutOfMemoryError):
+        # Another write (an audit entry, a control change) refused by a server above its maxmemory.
+        return await _full(request, ServerFullError())
 
     @app.exception_handler(redis.exceptions.RedisError)
     async def _redis(request: Request, exc: redis.exceptions.RedisError):

@@ -30,6 +30,13 @@ class Engine:
         return Scripts(self.conn)
 
     @cached_property
+    def high_water(self):
+        """The enqueue high-water mark (engine/admission.py)."""
+        from .admission import HighWater
+
+        return HighWater(self.conn, self.settings.memory_high_water_ratio)
+
+    @cached_property
     def closed_buckets(self):
         """Metric buckets that can no longer change, cached for this engine's server (engine/metrics.py)."""
         from .metrics import ClosedBuckets

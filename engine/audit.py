@@ -26,13 +26,19 @@ class Actor:
             raise ValueError(f"source must be one of {SOURCES}")
 
 
+def entry_fields(actor: Actor, action: str, *, queue: str | None = None, target: str | None = None,
+                 details: dict[str, Any] | None = None, outcome: str = "ok") -> dict[str, str]:
+    """An entry's fields: for record(), or for a Lua step that writes the entry with its action."""
+    return {"actor": actor.name, "source": actor.source, "action": action, "queue": queue or "",
+            "target": target or "", "details": json.dumps(details or {}, default=str), "outcome": outcome}
+
+
 def record(actor: Actor, action: str, *, queue: str | None = None, target: str | None = None,
            details: dict[str, Any] | None = None, outcome: str = "ok", engine: Engine | None = None) -> str:
     """Append an entry (trimming entries older than 365 days); returns its id."""
     eng = resolve(engine)
     now_ms = int(time.time() * 1000)
-    fields = {"actor": actor.name, "source": actor.source, "action": action, "queue": queue or "",
-              "target": target or "", "details": json.dumps(details or {}, default=str), "outcome": outcome}
+    fields = entry_fields(actor, action, queue=queue, target=target, details=details, outcome=outcome)
     entry_id = eng.conn.xadd(keys.AUDIT, fields, minid=str(now_ms - KEEP_MS), approximate=True)
     return entry_id.decode()
 

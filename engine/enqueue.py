@@ -12,7 +12,9 @@ from rq.utils import utcformat
 
 from . import keys
 from .app import Engine
-from .errors import ValidationError
+from .audit import KEEP_MS as AUDIT_KEEP_MS
+from .errors import ServerFullError, ValidationError
+from .oom import OutOfMemory
 from .schemas import check_job_id
 
 PRIORITIES = keys.PRIORITIES
@@ -27,6 +29,7 @@ class EnqueueRequest:
     run_at: datetime | None = None
     job_id: str | None = None
     func: str | None = None  # tests and benchmarks only: another function on the same queue
+    audit: dict[str, str] | None = None  # an audit entry's fields, written in the enqueue's own atomic step
 
 
 def _timing(req: EnqueueRequest) -> tuple[int, int]:
@@ -70,7 +73,9 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
     fields["enqueued_at"] = utcformat(job.enqueued_at)
     fields["jq_priority"] = req.priority
     fields["jq_runs"] = 0
-    flat: list[Any] = [job_id, run_at_ms, delay_ms]
+    audit_items = [item for pair in (req.audit or {}).items() for item in pair]
+    flat: list[Any] = [job_id, run_at_ms, delay_ms, eng.high_water.mark_bytes(), AUDIT_KEEP_MS, len(audit_items),
+                       *audit_items]
     for name, value in fields.items():
         if value != "":  # RQ's restore() defaults the empty fields; storing them costs memory and time
             flat += [name, value]
@@ -80,25 +85,41 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
         keys.scheduled(req.queue),
         keys.wake(req.queue),
         keys.RQ_QUEUES,
+        keys.AUDIT,
     ]
     return job, script_keys, flat
 
 
 def enqueue(eng: Engine, req: EnqueueRequest) -> Job:
     """Enqueue one job; with a caller-given job_id whose job is pending or finished and still kept,
-    return the existing job instead (idempotent re-sends)."""
+    return the existing job instead (idempotent re-sends). ServerFullError when refused at the memory
+    high-water mark: nothing was written."""
     job, script_keys, args = _prepare(eng, req)
-    created, _status = eng.scripts.enqueue(keys=script_keys, args=args)
+    try:
+        created, status = eng.scripts.enqueue(keys=script_keys, args=args)
+    except OutOfMemory:  # above maxmemory: the server refused the step's first write
+        raise ServerFullError() from None
+    if created == -1:
+        raise ServerFullError(int(status), args[3])
     if not created:
         return Job.fetch(job.id, connection=eng.conn, serializer=JSONSerializer)
     return job
 
 
 def enqueue_many(eng: Engine, requests: list[EnqueueRequest]) -> list[Job]:
-    """Validate all, then enqueue all in one pipelined round trip (not one transaction)."""
+    """Validate all, then enqueue all in one pipelined round trip (not one transaction). Jobs refused at
+    the memory high-water mark are not written: ServerFullError then lists the ids that were."""
     prepared = [_prepare(eng, r) for r in requests]
     pipe = eng.conn.pipeline(transaction=False)
     for _job, script_keys, args in prepared:
         eng.scripts.enqueue(keys=script_keys, args=args, client=pipe)
-    pipe.execute()
+    replies = pipe.execute(raise_on_error=False)
+    for reply in replies:
+        if isinstance(reply, Exception) and not isinstance(reply, OutOfMemory):
+            raise reply
+    refused = [r for r in replies if isinstance(r, OutOfMemory) or r[0] == -1]
+    if refused:
+        accepted = [job.id for (job, _k, _a), r in zip(prepared, replies) if not isinstance(r, Exception) and r[0] != -1]
+        used = None if isinstance(refused[0], Exception) else int(refused[0][1])
+        raise ServerFullError(used, prepared[0][2][3], accepted=accepted)
     return [job for job, _k, _a in prepared]

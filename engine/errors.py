@@ -33,6 +33,24 @@ class ServerUnavailableError(EngineError):
     """The Redis-compatible server cannot be reached."""
 
 
+class ServerFullError(EngineError):
+    """The server's memory is at the high-water mark (or full): the enqueue was refused and nothing
+    was written. Workers keep draining; retry after `retry_after_s`."""
+
+    RETRY_AFTER_S = 5
+
+    def __init__(self, used: int | None = None, mark: int | None = None, *, accepted: list[str] | None = None):
+        if used is not None and mark:
+            where = f"{used / 1e6:.1f} MB used, high-water mark {mark / 1e6:.1f} MB"
+        else:
+            where = "the server refused the write: used memory above maxmemory"
+        super().__init__(f"server full ({where}): enqueues are refused while workers drain it; "
+                         f"retry in {self.RETRY_AFTER_S} s")
+        self.used, self.mark = used, mark
+        self.retry_after_s = self.RETRY_AFTER_S
+        self.accepted = accepted or []  # a bulk enqueue: the jobs written before the refusal
+
+
 class ConfigError(EngineError):
     """Invalid configuration (queue table, settings)."""
 

@@ -22,11 +22,14 @@ def add_job(
     run_at: datetime | None = None,
     job_id: str | None = None,
     engine: Engine | None = None,
+    audit: dict[str, str] | None = None,
 ) -> Job:
-    """The generic helper the API and dashboard use. `delay` is a timedelta or seconds."""
+    """The generic helper the API and dashboard use. `delay` is a timedelta or seconds; `audit`, an
+    audit entry's fields, is written in the enqueue's own atomic step (engine/operator.py)."""
     eng = resolve(engine)
     clean = validate_data(queue_name, data)
-    return enqueue(eng, EnqueueRequest(queue_name, clean, priority=priority, delay=delay, run_at=run_at, job_id=job_id))
+    return enqueue(eng, EnqueueRequest(queue_name, clean, priority=priority, delay=delay, run_at=run_at, job_id=job_id,
+                                       audit=audit))
 
 
 def add_whatsapp_message(phone: str, message: str, *, priority: str = "normal", reference: str | None = None,

@@ -5,6 +5,7 @@ the role check or the audit entry.
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
@@ -13,10 +14,12 @@ from rq.job import Job
 from . import audit, control, dead_letters, job_ops
 from .app import Engine
 from .audit import Actor
-from .errors import EngineError, PermissionDenied
+from .errors import EngineError, PermissionDenied, ServerFullError
 from .helpers import add_job
+from .oom import OutOfMemory
 
 WRITE_ROLES = ("operator", "write")
+log = logging.getLogger("engine.operator")
 
 
 class Operator:
@@ -28,18 +31,29 @@ class Operator:
         return self.role in WRITE_ROLES
 
     def _do(self, action: str, fn: Callable[[], Any], *, queue: str | None = None, target: str | None = None,
-            details: dict[str, Any] | None = None) -> Any:
+            details: dict[str, Any] | None = None, audited_in_step: bool = False) -> Any:
+        """Check the role, act, audit. With `audited_in_step` the action's own Lua step wrote the "ok"
+        entry atomically with the change; only refusals are recorded here."""
         if not self.can_write:
             audit.record(self.actor, action, queue=queue, target=target, details=details,
                          outcome="denied: read-only role", engine=self.eng)
             raise PermissionDenied(f"{self.actor.name} ({self.role}) may not {action}")
         try:
             result = fn()
+        except ServerFullError as exc:
+            try:  # nothing was written; on a server above maxmemory the refusal's entry cannot be either
+                audit.record(self.actor, action, queue=queue, target=target, details=details,
+                             outcome=f"error: {exc}", engine=self.eng)
+            except OutOfMemory:
+                log.warning("%s refused (server full); its audit entry was refused too", action)
+            raise
         except EngineError as exc:
             audit.record(self.actor, action, queue=queue, target=target, details=details,
                          outcome=f"error: {exc}", engine=self.eng)
             raise
-        audit.record(self.actor, action, queue=queue, target=target, details=details, outcome="ok", engine=self.eng)
+        if not audited_in_step:
+            audit.record(self.actor, action, queue=queue, target=target, details=details, outcome="ok",
+                         engine=self.eng)
         return result
 
     # jobs
@@ -47,8 +61,10 @@ class Operator:
                 delay: timedelta | float | None = None, run_at: datetime | None = None,
                 job_id: str | None = None) -> Job:
         details = {"priority": priority, "delay": delay, "run_at": run_at, "job_id": job_id}
+        entry = audit.entry_fields(self.actor, "enqueue", queue=queue, details=details)
         return self._do("enqueue", lambda: add_job(queue, data, priority=priority, delay=delay, run_at=run_at,
-                                                   job_id=job_id, engine=self.eng), queue=queue, details=details)
+                                                   job_id=job_id, engine=self.eng, audit=entry),
+                        queue=queue, details=details, audited_in_step=True)
 
     def retry_job(self, queue: str, job_id: str) -> bool:
         return self._do("retry", lambda: job_ops.retry_job(queue, job_id, engine=self.eng), queue=queue, target=job_id)

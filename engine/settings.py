@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     lease_ms: int = Field(default=10_000, ge=200, description="a job whose worker misses this long is recovered")
     reap_interval_ms: int = Field(default=2_000, ge=50)
 
+    # Enqueues are refused above this share of the server's maxmemory (none without a maxmemory).
+    memory_high_water_ratio: float = Field(default=0.9, gt=0, le=1)
+
     @field_validator("redis_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:

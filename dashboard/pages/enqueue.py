@@ -19,7 +19,7 @@ import streamlit as st
 from dashboard import core, nav, ui
 from dashboard.fmt import escape_md, zone
 from engine.enqueue import PRIORITIES
-from engine.errors import EngineError, PermissionDenied, ValidationError
+from engine.errors import EngineError, PermissionDenied, ServerFullError, ValidationError
 
 NOW, DELAY, AT, AT_EXPIRY = "Now", "After a delay", "At a date and time", "At the expiry time"
 
@@ -139,6 +139,10 @@ def _form(queue: str, title: str, fields: list[Field], tz: str) -> None:
         return
     except PermissionDenied as exc:
         ui.error(f"Not allowed: {exc}")
+        return
+    except ServerFullError as exc:
+        general.error(escape_md(f"Not enqueued: the server is full. Workers are draining it; try again in "
+                                f"{exc.retry_after_s} s. ({exc})"), icon=":material/error:")
         return
     except EngineError as exc:
         ui.error(exc)

@@ -1,14 +1,31 @@
--- Create a job record and put it in line, or in the scheduled set when due later.
--- KEYS: job, waiting list, scheduled, wake, rq:queues
--- ARGV: job_id, run_at_ms (0 = none), delay_ms (0 = none), field, value, ...
+-- Create a job record and put it in line, or in the scheduled set when due later; with an audit
+-- entry (operator enqueues) in the same atomic step, so there is never a job without its entry.
+-- KEYS: job, waiting list, scheduled, wake, rq:queues, audit stream
+-- ARGV: job_id, run_at_ms (0 = none), delay_ms (0 = none), high-water mark in bytes (0 = none),
+--       audit keep ms, n (audit items, 0 = no entry), n audit items (field, value, ...), then the
+--       job's field, value, ...
 -- Returns {1, status} when created, {0, status} when a job with this id exists: pending, or finished
--- and still kept. So a producer that re-sends an enqueue after a lost reply never runs a job twice.
+-- and still kept (so a producer that re-sends an enqueue after a lost reply never runs a job twice),
+-- {-1, used_memory} when refused because the server's memory is at the mark; nothing is written then.
 local now = server_now_ms()
+local n_audit = tonumber(ARGV[6])
+local function audit()
+  if n_audit > 0 then
+    redis.call('XADD', KEYS[6], 'MINID', '~', now - tonumber(ARGV[5]), '*', unpack(ARGV, 7, 6 + n_audit))
+  end
+end
 local existing = redis.call('HGET', KEYS[1], 'status')
 if existing then
+  audit()
   return {0, existing}
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+local mark = tonumber(ARGV[4])
+if mark > 0 then
+  local used = tonumber(string.match(redis.call('INFO', 'memory'), 'used_memory:(%d+)'))
+  if used >= mark then return {-1, used} end
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 7 + n_audit))
+audit()
 local due = tonumber(ARGV[2])
 local delay = tonumber(ARGV[3])
 if delay > 0 then due = now + delay end

@@ -164,3 +164,22 @@ def test_viewer_cannot_reach_the_enqueue_page(app):
     with pytest.raises(ValueError):
         at.switch_page(page_path(ENQ))
     assert not at.get("form")
+
+
+def test_a_full_server_is_said_in_the_form_and_nothing_is_written(app, dash):
+    used = int(dash.conn.info("memory")["used_memory"])
+    dash.conn.config_set("maxmemory", int(used / 0.95))  # used is above the 90 % mark, below maxmemory
+    try:
+        at = app.new(page=ENQ)
+        at.text_input(key="enq-whatsapp-phone").input("+9779800000000")
+        at.text_area(key="enq-whatsapp-message").input("hello")
+        at.text_input(key="enq-whatsapp-job_id").input("full-1")
+        submit(at, "whatsapp")
+        no_exception(at)
+        [message] = [unescape(e.value) for e in form(at, "whatsapp").error]
+        assert message.startswith("Not enqueued: the server is full") and "try again in 5 s" in message
+        assert not dash.conn.exists("rq:job:full-1") and "last_enqueued" not in at.session_state
+    finally:
+        dash.conn.config_set("maxmemory", 0)
+    entry = audit.list_entries(action="enqueue", engine=dash)[0]
+    assert entry["outcome"].startswith("error: server full")
