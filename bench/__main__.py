@@ -10,6 +10,9 @@ from pathlib import Path
 
 from .harness import Bench
 from .measures import ALL
+from .steady import steady
+
+MEASURES = [*ALL, steady]
 
 
 def fmt(value) -> str:
@@ -23,7 +26,7 @@ def fmt(value) -> str:
 
 
 def main(argv: list[str]) -> int:
-    chosen = [m for m in ALL if not argv or m.__name__ in argv]
+    chosen = [m for m in MEASURES if not argv or m.__name__ in argv]
     bench = Bench()
     rows = []
     try:

@@ -21,3 +21,14 @@ def sleep(seconds: float = 60.0, **data):
     import time
 
     time.sleep(seconds)
+
+
+def fail_first(**data):
+    """Every tenth job (by data `n`) fails its first run (a retry, an attempts list, a failure group)
+    and succeeds on the retry."""
+    from engine import jobctx
+
+    ctx = jobctx.current()
+    if ctx is not None and ctx.run == 1 and data.get("n", 0) % 10 == 0:
+        raise RuntimeError("benchmark: first run fails")
+    return None
