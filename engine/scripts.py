@@ -31,7 +31,11 @@ def _source(parts: list[str]) -> str:
     prelude = (LUA_DIR / "prelude.lua").read_text()
     for token, value in (("__HIST_BASE__", histogram.BASE), ("__KEEP_MINUTES_S__", histogram.KEEP_MINUTES_S)):
         prelude = prelude.replace(token, str(value))
-    return "\n".join([prelude, *((LUA_DIR / f"{part}.lua").read_text() for part in parts)])
+    texts = [(LUA_DIR / f"{part}.lua").read_text() for part in parts]
+    # a part's `#!lua flags=...` line (e.g. allow-oom) must open the whole script
+    shebang = [t.split("\n", 1)[0] for t in texts if t.startswith("#!lua")]
+    texts = [t.split("\n", 1)[1] if t.startswith("#!lua") else t for t in texts]
+    return "\n".join([*shebang[:1], prelude, *texts])
 
 
 class Scripts:

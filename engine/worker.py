@@ -68,6 +68,7 @@ class Worker:
         set_default_engine(self.eng)
         self._install_signals()
         self._register()
+        self._beat()
         beat = threading.Thread(target=self._heartbeat_loop, daemon=True, name="heartbeat")
         beat.start()
         log.info("worker %s serving %s", self.name, ", ".join(self.queues))
@@ -185,8 +186,7 @@ class Worker:
             try:
                 if not self._registered:
                     self._register()
-                else:
-                    self._beat()
+                self._beat()  # allowed on a full server: the lease of the running job never lapses
             except OutOfMemory as exc:
                 self.oom.refused("heartbeat", exc)
             except redis.RedisError as exc:
@@ -202,8 +202,8 @@ class Worker:
             args=[member, self.eng.settings.lease_ms, self.name, ttl_s, member.split("|")[0]])
 
     def _register(self) -> None:
-        """Write the worker's record (with its TTL, in one transaction) and its first heartbeat. On a full
-        server the heartbeat thread keeps trying; the worker works meanwhile."""
+        """Write the worker's record (with its TTL, in one transaction). On a full server the heartbeat
+        thread keeps trying; the worker works (and heartbeats) meanwhile."""
         pipe = self.eng.conn.pipeline(transaction=True)
         pipe.hset(keys.worker(self.name), mapping={
             "queues": ",".join(self.queues), "pid": os.getpid(), "host": socket.gethostname(),
@@ -211,7 +211,6 @@ class Worker:
         pipe.expire(keys.worker(self.name), max(2, self.eng.settings.lease_ms * 3 // 1000))
         try:
             pipe.execute()
-            self._beat()
         except (OutOfMemory, redis.exceptions.ExecAbortError) as exc:
             self.oom.refused("registration", exc)
             return

@@ -1,4 +1,6 @@
--- Extend the lease of the running job (if any) and mark the worker alive.
+#!lua flags=allow-oom
+-- Extend the lease of the running job (if any) and mark the worker alive. Allowed on a full server
+-- (its writes update existing entries in place): a live worker's lease must never lapse.
 -- KEYS: active (or a dummy), workers, worker hash
 -- ARGV: member ('' when idle), lease_ms, worker_id, worker_ttl_s, current job id
 local now = server_now_ms()

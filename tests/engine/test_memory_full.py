@@ -16,9 +16,12 @@ from engine import audit, helpers, keys
 from engine.app import Engine
 from engine.audit import Actor
 from engine.embedded import start_embedded
+from engine.enqueue import EnqueueRequest, enqueue
 from engine.errors import ServerFullError
+from engine.hooks import Hooks
 from engine.operator import Operator
 from engine.settings import Settings
+from engine.worker import reap
 from tests.conftest import FAST
 from tests.engine.support import FUNCS, ROOT, spawn_worker, thread_workers, wait_until, worker_env
 
@@ -130,18 +133,26 @@ def test_above_maxmemory_the_servers_own_refusal_leaves_no_job_and_no_audit_entr
 
 
 def test_a_worker_process_rides_out_an_oom_episode_and_recovers_by_itself(small_server):
-    eng = engine_on(small_server, queue_overrides=OVERRIDES)
+    eng = engine_on(small_server, queue_overrides={**OVERRIDES, "dailyReports": {"func": f"{FUNCS}.sleep"}})
     eng.conn.config_set("maxmemory", 0)
-    proc = spawn_worker(eng, ["whatsapp"])
+    proc = spawn_worker(eng, ["whatsapp", "dailyReports"])
     try:
         wait_until(lambda: eng.conn.zcard(keys.WORKERS) == 1, timeout_s=20)
+        long_job = enqueue(eng, EnqueueRequest("dailyReports", {"seconds": 2.5}))  # runs through the episode
+        wait_until(lambda: eng.conn.hget(keys.job(long_job.id), "status") == b"started")
         ids = [helpers.add_whatsapp_message(PHONE, f"before {i}", engine=eng).id for i in range(50)]
         # the server is now over its maxmemory: every write that could grow memory is refused
-        eng.conn.config_set("maxmemory", int(eng.conn.info("memory")["used_memory"]) - 50_000)
+        eng.conn.config_set("maxmemory", int(eng.conn.info("memory")["used_memory"]) - 400_000)
         eng.high_water.forget()
         with pytest.raises(ServerFullError):
             helpers.add_whatsapp_message(PHONE, "refused", engine=eng)
-        # the worker still takes and completes jobs, and its maintenance (reap, roll-up) is refused
+        # a scheduler's reaper runs meanwhile; the heartbeat keeps the long job's lease (LEASE_MS is
+        # 1 s), so it runs once and nobody reaps it
+        wait_until(lambda: reap(eng, Hooks(), "scheduler") == 0
+                   and eng.conn.hget(keys.job(long_job.id), "status") == b"finished", timeout_s=20)
+        assert eng.conn.hget(keys.job(long_job.id), "jq_runs") == b"1"
+        assert eng.conn.llen(keys.attempts(long_job.id)) == 0
+        # the worker still takes and completes jobs, and its maintenance (roll-up) is refused
         wait_until(lambda: all(eng.conn.hget(keys.job(i), "status") in (b"finished", None) for i in ids),
                    timeout_s=30)
         refused_before = eng.conn.info("stats").get("total_error_replies", 0)
