@@ -36,8 +36,8 @@ class OomEpisode:
             if not self.active:
                 self.active, self.episodes, self.refusals = True, self.episodes + 1, 0
                 self._delay = self.first_delay_s
-                log.warning("%s: the server is out of memory (%s refused: %s); backing off, still completing "
-                            "running jobs, until it has room again", self.who, where, str(exc)[:120])
+                log.warning("%s: the server is out of memory (%s refused: %s); backing off (running jobs still "
+                            "complete) until it accepts writes", self.who, where, str(exc)[:120])
             self.refusals += 1
             delay = self._delay
             self._delay = min(self.max_delay_s, self._delay * 2)

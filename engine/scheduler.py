@@ -26,8 +26,9 @@ import redis
 
 from . import keys
 from .app import Engine, set_default_engine
-from .errors import ValidationError
+from .errors import ServerFullError, ValidationError
 from .hooks import Hooks
+from .oom import OomEpisode, OutOfMemory
 from .schedules import (Schedule, advance, claim, enqueue_claimed, is_paused, read_state, run_call, schedules_for,
                         tick_job_id, tick_s, withdraw)
 from .worker import maintain
@@ -60,7 +61,7 @@ def tick(eng: Engine, schedules: Mapping[str, Schedule], now: datetime) -> list[
         try:
             step = _job_pass if schedule.kind == "job" else _call_pass
             actions += step(eng, schedule, now)
-        except (redis.ConnectionError, redis.TimeoutError):
+        except (redis.ConnectionError, redis.TimeoutError, OutOfMemory, ServerFullError):
             raise
         except Exception:
             log.exception("schedule %s: pass failed", schedule.name)
@@ -176,6 +177,7 @@ class Scheduler:
         self.passes = 0
         self._stop = threading.Event()
         self._next_reap = 0.0
+        self.oom = OomEpisode("scheduler")
 
     def stop(self) -> None:
         """Finish the current pass, then leave run()."""
@@ -190,7 +192,7 @@ class Scheduler:
         if time.monotonic() >= self._next_reap:
             self._next_reap = time.monotonic() + self.eng.settings.reap_interval_ms / 1000
             try:
-                maintain(self.eng, Hooks(), "scheduler")
+                maintain(self.eng, Hooks(), "scheduler", self.oom)
             except (redis.ConnectionError, redis.TimeoutError):
                 raise
             except Exception:
@@ -212,12 +214,19 @@ class Scheduler:
                     return 1
                 self._stop.wait(self.retry_s)
                 continue
+            except (OutOfMemory, ServerFullError) as exc:  # a claimed tick was released; it runs once there is room
+                delay = self.oom.refused("schedule pass", exc)
+                if once:
+                    return 1
+                self._stop.wait(delay)
+                continue
             except Exception:
                 log.exception("scheduler pass failed; retrying in %.1f s", self.retry_s)
                 if once:
                     return 1
                 self._stop.wait(self.retry_s)
                 continue
+            self.oom.ok()
             if once:
                 return 0
             self._stop.wait(self.interval_s)

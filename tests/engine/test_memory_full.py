@@ -21,6 +21,7 @@ from engine.errors import ServerFullError
 from engine.hooks import Hooks
 from engine.operator import Operator
 from engine.settings import Settings
+from engine.scheduler import Scheduler
 from engine.worker import reap
 from tests.conftest import FAST
 from tests.engine.support import FUNCS, ROOT, spawn_worker, thread_workers, wait_until, worker_env
@@ -136,6 +137,9 @@ def test_a_worker_process_rides_out_an_oom_episode_and_recovers_by_itself(small_
     eng = engine_on(small_server, queue_overrides={**OVERRIDES, "dailyReports": {"func": f"{FUNCS}.sleep"}})
     eng.conn.config_set("maxmemory", 0)
     proc = spawn_worker(eng, ["whatsapp", "dailyReports"])
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(line.decode() for line in proc.stderr), daemon=True)
+    reader.start()
     try:
         wait_until(lambda: eng.conn.zcard(keys.WORKERS) == 1, timeout_s=20)
         long_job = enqueue(eng, EnqueueRequest("dailyReports", {"seconds": 2.5}))  # runs through the episode
@@ -164,11 +168,32 @@ def test_a_worker_process_rides_out_an_oom_episode_and_recovers_by_itself(small_
         eng.high_water.forget()
         job = helpers.add_whatsapp_message(PHONE, "after", engine=eng)
         wait_until(lambda: eng.conn.hget(keys.job(job.id), "status") == b"finished", timeout_s=20)
+        wait_until(lambda: any("has room again" in line for line in lines), timeout_s=20)
         assert proc.poll() is None
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
-    text = err.decode()
+        proc.wait(timeout=30)
+        reader.join(timeout=10)
+    text = "".join(lines)
+    assert proc.returncode == 0, text
     assert text.count("the server is out of memory") == 1, text  # once per episode
     assert text.count("has room again") == 1 and "Traceback" not in text
+
+
+def test_the_scheduler_backs_off_on_a_full_server_logs_once_and_plans_its_ticks_after(small_server, caplog):
+    eng = engine_on(small_server)
+    eng.conn.config_set("maxmemory", int(eng.conn.info("memory")["used_memory"]) - 400_000)
+    scheduler = Scheduler(eng)
+    thread = threading.Thread(target=scheduler.run, daemon=True)
+    with caplog.at_level("WARNING"):
+        thread.start()
+        wait_until(lambda: scheduler.oom.refusals >= 3, timeout_s=20)
+        assert not eng.conn.keys("jq:sched:*:tick:*")  # no claim was written, so no tick is lost
+        eng.conn.config_set("maxmemory", 0)
+        wait_until(lambda: not scheduler.oom.active and eng.conn.keys("jq:sched:*:tick:*"), timeout_s=20)
+        scheduler.stop()
+        thread.join(timeout=20)
+    assert not thread.is_alive()
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("engine")]
+    assert sum("out of memory" in m for m in messages) == 1 and sum("has room again" in m for m in messages) == 1
+    assert not any(r.exc_info for r in caplog.records)
