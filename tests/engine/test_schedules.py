@@ -547,7 +547,7 @@ def test_loop_survives_connection_errors_and_reaps_on_its_interval(engine, monke
         return real_tick(eng, schedules, now)
 
     monkeypatch.setattr(scheduler_mod, "tick", flaky_tick)
-    monkeypatch.setattr(scheduler_mod, "maintain", lambda eng, hooks, name: reaps.append(name) or 0)
+    monkeypatch.setattr(scheduler_mod, "maintain", lambda eng, hooks, name, oom=None: reaps.append(name) or 0)
     loop = Scheduler(engine, build_schedules(), interval_s=0.01, retry_s=0.01, clock=lambda: BASE)
     assert loop.run() == 0
     assert len(passes) == 3 and loop.passes == 2
