@@ -6,13 +6,13 @@ import logging
 import re
 from typing import Annotated
 
-import redis.exceptions
 from fastapi import Depends, Path, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from engine import audit
 from engine.app import Engine
 from engine.audit import Actor
+from engine.errors import ServerError
 from engine.operator import Operator
 from engine.queues import QUEUE_NAMES
 from engine.schemas import JOB_ID_PATTERN
@@ -67,7 +67,7 @@ def write_operator(request: Request, key: ReadKey, eng: EngineDep) -> Operator:
             audit.record(op.actor, getattr(route, "name", request.url.path), queue=params.get("queueName"),
                          target=params.get("jobId") or params.get("entryId") or params.get("signature"),
                          outcome="denied: read-only role", engine=eng)
-        except redis.exceptions.RedisError:
+        except ServerError:
             log.warning("could not audit a denied %s by %s", request.url.path, key.name)
         raise ApiError(403, "forbidden", f"API key {key.name!r} is read-only; this route needs a write key")
     return op

@@ -8,15 +8,14 @@ import logging
 import re
 from typing import Any
 
-import redis.exceptions
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine.errors import (ConflictError, EngineError, NotFoundError, PermissionDenied, ServerUnavailableError,
-                           UnknownQueueError, ValidationError)
+from engine.errors import (ConflictError, EngineError, NotFoundError, PermissionDenied, ServerError,
+                           ServerUnavailableError, UnknownQueueError, ValidationError)
 
 log = logging.getLogger("api_shim")
 
@@ -161,8 +160,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_json(503, "server_unavailable", "the Redis/Valkey server cannot be reached",
                           headers={"Retry-After": "5"})
 
-    @app.exception_handler(redis.exceptions.RedisError)
-    async def _redis(request: Request, exc: redis.exceptions.RedisError):
+    @app.exception_handler(ServerError)
+    async def _server(request: Request, exc: ServerError):
         # Connection, timeout, loading, read-only replica, out of memory...: the server cannot serve now.
         log.warning("redis error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
         return error_json(503, "server_unavailable", "the Redis/Valkey server cannot serve the request",

@@ -7,6 +7,7 @@ from functools import cached_property
 
 import redis
 
+from .bucket_cache import ClosedBuckets
 from .connection import connect
 from .queues import QueueTable
 from .settings import Settings
@@ -30,10 +31,8 @@ class Engine:
         return Scripts(self.conn)
 
     @cached_property
-    def closed_buckets(self):
+    def closed_buckets(self) -> ClosedBuckets:
         """Metric buckets that can no longer change, cached for this engine's server (engine/metrics.py)."""
-        from .metrics import ClosedBuckets
-
         return ClosedBuckets()
 
 

@@ -2,27 +2,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import Any
 
 from . import dead_letters, jobs, keys
 from .app import Engine, resolve
-from .errors import ConflictError, NotFoundError
+from .clock import ms_to_iso, server_ms
+from .errors import ConflictError, NotFoundError, ValidationError
 from .schemas import check_job_id
 
 STATES = ("queued", "scheduled", "started", "finished", "failed")
-
-
-def remove_keys(queue: str, job_id: str) -> list[str]:
-    return [keys.job(job_id), keys.attempts(job_id), keys.job_log(job_id),
-            *(keys.waiting(queue, p) for p in keys.PRIORITIES), keys.scheduled(queue), keys.finished(queue),
-            keys.failed(queue), keys.dlq_entry(job_id), keys.DLQ_ALL, keys.dlq_queue(queue)]
-
-
-def _ms_iso(value: str | None) -> str | None:
-    if not value:
-        return None
-    return datetime.fromtimestamp(int(float(value)) / 1000, timezone.utc).isoformat()
 
 
 def get_job(queue_name: str, job_id: str, *, engine: Engine | None = None) -> dict[str, Any]:
@@ -58,9 +46,9 @@ def get_job(queue_name: str, job_id: str, *, engine: Engine | None = None) -> di
         "progress": float(f.get("jq_progress") or 0),
         "log": [json.loads(line) for line in log_lines],
         "enqueued_at": f.get("enqueued_at") or None,
-        "due_at": _ms_iso(f.get("jq_due_ms")) if state == "scheduled" else None,
-        "started_at": _ms_iso(f.get("jq_started_ms")),
-        "ended_at": _ms_iso(f.get("jq_ended_ms")),
+        "due_at": ms_to_iso(f.get("jq_due_ms")) if state == "scheduled" else None,
+        "started_at": ms_to_iso(f.get("jq_started_ms")),
+        "ended_at": ms_to_iso(f.get("jq_ended_ms")),
         "worker": f.get("worker_name") or None,
         "dead_lettered": bool(in_dlq),
     }
@@ -90,7 +78,7 @@ def remove_job(queue_name: str, job_id: str, *, engine: Engine | None = None) ->
     origin = eng.conn.hget(keys.job(job_id), "origin")
     if origin is not None and origin.decode() != queue_name:
         raise NotFoundError(f"job {job_id!r} not found on {queue_name}")
-    result = eng.scripts.remove(keys=remove_keys(queue_name, job_id), args=[job_id, keys.dlq_group("")])
+    result = eng.scripts.remove(keys=keys.job_all(queue_name, job_id), args=[job_id, keys.dlq_group("")])
     if result == 0:
         raise NotFoundError(f"job {job_id!r} not found on {queue_name}")
     if result == -1:
@@ -102,7 +90,7 @@ def list_jobs(queue_name: str, state: str, *, offset: int = 0, limit: int = 50,
     """One page of a queue's jobs in a state, and the state's total; never loads the whole state."""
     eng = resolve(engine)
     eng.table[queue_name]
-    now_s = eng.conn.time()[0]
+    now_s = server_ms(eng.conn) // 1000
     pipe = eng.conn.pipeline(transaction=False)
     if state == "queued":
         lists = [keys.waiting(queue_name, p) for p in keys.PRIORITIES]
@@ -132,8 +120,6 @@ def list_jobs(queue_name: str, state: str, *, offset: int = 0, limit: int = 50,
         ids = [i.decode() for i in eng.conn.zrevrangebyscore(key, "+inf", now_s, start=offset, num=limit)]
         total = eng.conn.zcount(key, now_s, "+inf")
     else:
-        from .errors import ValidationError
-
         raise ValidationError("state", f"must be one of {', '.join(STATES)}")
     return summaries(eng, ids), total
 
@@ -151,6 +137,6 @@ def summaries(eng: Engine, ids: list[str]) -> list[dict[str, Any]]:
             continue
         v = [x.decode() if x is not None else None for x in values]
         rows.append({"id": job_id, "queue": v[7], "status": v[0], "priority": v[1], "runs": int(v[2] or 0),
-                     "enqueued_at": v[3], "started_at": _ms_iso(v[4]), "ended_at": _ms_iso(v[5]),
+                     "enqueued_at": v[3], "started_at": ms_to_iso(v[4]), "ended_at": ms_to_iso(v[5]),
                      "progress": float(v[6] or 0)})
     return rows

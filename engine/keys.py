@@ -69,6 +69,13 @@ def job_log(job_id: str) -> str:
     return f"{JQ}:log:{job_id}"
 
 
+def job_all(queue: str, job_id: str) -> list[str]:
+    """Every key a job's removal touches (engine/lua/remove.lua's KEYS): its hash, errors, log, the
+    queue's lists and registries, and its dead-letter entry and indexes."""
+    return [job(job_id), attempts(job_id), job_log(job_id), *(waiting(queue, p) for p in PRIORITIES),
+            scheduled(queue), finished(queue), failed(queue), dlq_entry(job_id), DLQ_ALL, dlq_queue(queue)]
+
+
 def dlq_entry(job_id: str) -> str:
     return f"{JQ}:dlq:entry:{job_id}"
 

@@ -5,11 +5,11 @@ sorted-set counts, a few metric buckets), so they cost the same with 10 or 100,0
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from . import control, keys
 from .app import Engine, resolve
+from .clock import ms_to_iso, server_ms
 from .job_ops import get_job, list_jobs, remove_job, retry_job  # noqa: F401  (re-exported)
 from .metrics import recent
 
@@ -18,8 +18,8 @@ __all__ = ["get_all_metrics", "get_queue_metrics", "get_failed_jobs", "retry_job
 
 
 def _now(eng: Engine) -> tuple[int, int]:
-    seconds, micros = eng.conn.time()
-    return seconds, seconds * 1000 + micros // 1000
+    now_ms = server_ms(eng.conn)
+    return now_ms // 1000, now_ms
 
 
 def workers(*, engine: Engine | None = None) -> list[dict[str, Any]]:
@@ -38,8 +38,8 @@ def workers(*, engine: Engine | None = None) -> list[dict[str, Any]]:
         f = {k.decode(): v.decode() for k, v in raw.items()}
         out.append({"name": name, "queues": [q for q in f.get("queues", "").split(",") if q],
                     "pid": int(f.get("pid") or 0), "host": f.get("host", ""), "current_job": f.get("current_job") or None,
-                    "last_heartbeat": datetime.fromtimestamp(int(f.get("heartbeat_ms", 0)) / 1000, timezone.utc).isoformat(),
-                    "started": datetime.fromtimestamp(int(f.get("started_ms", 0)) / 1000, timezone.utc).isoformat()})
+                    "last_heartbeat": ms_to_iso(f.get("heartbeat_ms", 0)),
+                    "started": ms_to_iso(f.get("started_ms", 0))})
     return out
 
 
@@ -68,7 +68,7 @@ def _sla(eng: Engine, queue: str, last_hour, last_day) -> dict[str, Any] | None:
 
 
 def _minute_series(series: list) -> list[dict[str, Any]]:
-    return [{"minute": datetime.fromtimestamp(s, timezone.utc).isoformat(), "completed": r["completed"],
+    return [{"minute": ms_to_iso(s * 1000), "completed": r["completed"],
              "failed": r["failed"], "run_p95_ms": r["run_p95_ms"]} for s, r in series]
 
 
@@ -125,7 +125,7 @@ def get_all_metrics(*, engine: Engine | None = None) -> dict[str, Any]:
     totals = {k: sum(m[k] for m in queues.values()) for k in ("active", "scheduled", "completed", "failed",
                                                                 "dead_lettered", "workers")}
     totals["waiting"] = sum(m["waiting"]["total"] for m in queues.values())
-    return {"generated_at": datetime.fromtimestamp(shared["now"][1] / 1000, timezone.utc).isoformat(),
+    return {"generated_at": ms_to_iso(shared["now"][1]),
             "queues": queues, "totals": totals}
 
 

@@ -30,6 +30,7 @@ from croniter import croniter
 
 from . import keys
 from .app import Engine
+from .clock import ms_to_iso
 from .enqueue import EnqueueRequest, enqueue
 from .errors import ConfigError, ConflictError, EngineError, NotFoundError, ValidationError
 from .job_ops import remove_job
@@ -313,12 +314,6 @@ def _now(now: datetime | None) -> datetime:
     return datetime.now(UTC) if now is None else _aware(now)
 
 
-def _ms_iso(value: str | None, zone: ZoneInfo) -> str | None:
-    if not value:
-        return None
-    return datetime.fromtimestamp(int(value) / 1000, zone).isoformat()
-
-
 def list_schedules(eng: Engine, now: datetime | None = None, *,
                    schedules: Mapping[str, Schedule] | None = None) -> list[dict[str, Any]]:
     """Every schedule with its configuration and state; times are ISO in the schedule's zone."""
@@ -332,7 +327,7 @@ def list_schedules(eng: Engine, now: datetime | None = None, *,
             "name": s.name, "kind": s.kind, "target": s.target, "cron": s.cron, "tz": s.tz or "UTC",
             "enabled": enabled, "paused": is_paused(state), "catch_up": s.catch_up,
             "next_run": s.next_tick(now).astimezone(s.zone).isoformat() if enabled else None,
-            "last_run": _ms_iso(state.get("last_run_ms"), s.zone),
+            "last_run": ms_to_iso(state.get("last_run_ms"), s.zone),
             "last_job_id": state.get("last_job_id") or None,
         })
     return rows

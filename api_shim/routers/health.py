@@ -1,12 +1,11 @@
 """Open routes for load balancers and Prometheus: no key, no job data."""
 from __future__ import annotations
 
-import redis.exceptions
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from engine import monitoring, prometheus
-from engine.errors import ServerUnavailableError
+from engine.errors import ServerError
 from engine.queues import QUEUE_NAMES
 
 from ..deps import EngineDep
@@ -21,7 +20,7 @@ router = APIRouter(tags=["health"])
 def healthz(eng: EngineDep):
     try:
         live = monitoring.workers(engine=eng)
-    except (redis.exceptions.RedisError, ServerUnavailableError):
+    except ServerError:
         body = Health(status="unavailable", server="unreachable",
                       queues={q: {"workers": 0, "alive": False} for q in QUEUE_NAMES})
         return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})
