@@ -2,9 +2,11 @@
 and milliseconds since the epoch as ISO 8601 text."""
 from __future__ import annotations
 
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 
 import redis
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def server_ms(conn: redis.Redis) -> int:
@@ -18,3 +20,8 @@ def ms_to_iso(ms: int | float | str | bytes | None, zone: tzinfo = timezone.utc)
     if ms is None or ms in ("", b""):
         return None
     return datetime.fromtimestamp(int(float(ms)) / 1000, zone).isoformat()
+
+
+def ms_to_rq(ms: int) -> str:
+    """RQ's utcformat text of a millisecond timestamp (the Lua steps' rq_utc writes the same)."""
+    return (_EPOCH + timedelta(milliseconds=int(ms))).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

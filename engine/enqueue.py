@@ -59,7 +59,6 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
         connection=eng.conn,
         id=job_id,
         origin=req.queue,
-        description=req.queue,
         timeout=policy.timeout_s,
         result_ttl=policy.keep_completed_s,
         failure_ttl=policy.keep_failed_s,
@@ -67,9 +66,9 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
     )
     job.enqueued_at = datetime.now(timezone.utc)
     fields = job.to_dict()
-    fields["enqueued_at"] = utcformat(job.enqueued_at)
-    fields["jq_priority"] = req.priority
-    fields["jq_runs"] = 0
+    fields[keys.JobField.ENQUEUED_AT] = utcformat(job.enqueued_at)
+    fields[keys.JobField.PRIORITY] = req.priority
+    fields[keys.JobField.RUNS] = 0
     flat: list[Any] = [job_id, run_at_ms, delay_ms]
     for name, value in fields.items():
         if value != "":  # RQ's restore() defaults the empty fields; storing them costs memory and time

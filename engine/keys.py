@@ -12,7 +12,47 @@ PRIORITIES = ("high", "normal", "low")
 
 
 def job(job_id: str) -> str:
+    """The job hash; its field names are JobField's."""
     return f"{RQ}:job:{job_id}"
+
+
+class JobField:
+    """Field names of the job hash. RQ's own fields keep RQ's names (rq.job.Job.to_dict), so RQ's
+    tools read our jobs; the engine's own start with `jq_`. The Lua steps write the same names as
+    literals: lua/enqueue.lua, dequeue.lua, complete.lua, fail.lua, dlq_retry.lua, remove.lua."""
+
+    STATUS = "status"
+    ORIGIN = "origin"
+    DATA = "data"
+    DESCRIPTION = "description"
+    TIMEOUT = "timeout"
+    RESULT_TTL = "result_ttl"
+    FAILURE_TTL = "failure_ttl"
+    WORKER_NAME = "worker_name"
+    ENQUEUED_AT = "enqueued_at"  # RQ's utcformat text, like started_at and ended_at
+    STARTED_AT = "started_at"  # set by dequeue.lua (server clock)
+    ENDED_AT = "ended_at"  # set by complete.lua and fail.lua
+    PRIORITY = "jq_priority"
+    RUNS = "jq_runs"
+    READY_MS = "jq_ready_ms"  # since when the job could run (ms): the start of its wait
+    DUE_MS = "jq_due_ms"
+    STARTED_MS = "jq_started_ms"
+    ENDED_MS = "jq_ended_ms"
+    RUN_MS = "jq_run_ms"
+    RESULT = "jq_result"
+    PROGRESS = "jq_progress"
+
+
+def member(job_id: str, worker_name: str) -> str:
+    """A running job's member of the active set (and the lease token the Lua steps check): `id|worker`."""
+    return f"{job_id}|{worker_name}"
+
+
+def parse_member(value: str | bytes) -> tuple[str, str]:
+    """(job id, worker name) of an active-set member; job ids are letters, digits, `_` and `-`, never `|`."""
+    text = value.decode() if isinstance(value, bytes) else value
+    job_id, _, worker_name = text.partition("|")
+    return job_id, worker_name
 
 
 def waiting(queue: str, priority: str) -> str:
@@ -39,7 +79,7 @@ def failed(queue: str) -> str:
 
 
 def active(queue: str) -> str:
-    """Running jobs: member `job_id|token`, score = lease deadline in ms (server clock)."""
+    """Running jobs: member(job_id, worker), score = lease deadline in ms (server clock)."""
     return f"{JQ}:active:{queue}"
 
 
@@ -112,11 +152,43 @@ def metrics_rolled(queue: str) -> str:
     return f"{JQ}:m:rolled:{queue}"
 
 
-WORKERS = f"{JQ}:workers"
+WORKERS = f"{JQ}:workers"  # live workers, score = last heartbeat (ms, server clock)
 
 
 def worker(worker_id: str) -> str:
-    return f"{JQ}:worker:{worker_id}"
+    """RQ's worker hash (rq.worker.Worker.key), so `rq info` reads our workers; fields: WorkerField."""
+    return f"{RQ}:worker:{worker_id}"
+
+
+RQ_WORKERS = f"{RQ}:workers"  # RQ's set of every worker hash key
+
+
+def rq_workers(rq_queue: str) -> str:
+    """RQ's set of the worker hash keys serving one RQ queue."""
+    return f"{RQ}:workers:{rq_queue}"
+
+
+def rq_queue_names(queue: str) -> list[str]:
+    """The RQ queue names of one engine queue: one per priority list (`q`, `q:high`, `q:low`)."""
+    prefix = f"{RQ}:queue:"
+    return [waiting(queue, p)[len(prefix):] for p in PRIORITIES]
+
+
+class WorkerField:
+    """Field names of the worker hash: RQ's (rq.worker.Worker.refresh reads them) and the engine's.
+    lua/heartbeat.lua and dequeue.lua write some as literals."""
+
+    QUEUES = "queues"  # comma-separated engine queue names (RQ reads the same field)
+    PID = "pid"
+    HOSTNAME = "hostname"
+    BIRTH = "birth"  # RQ's utcformat text
+    LAST_HEARTBEAT = "last_heartbeat"  # RQ's utcformat text, set by heartbeat.lua
+    STATE = "state"  # busy or idle, set by heartbeat.lua
+    CURRENT_JOB = "current_job"
+    VERSION = "version"
+    PYTHON_VERSION = "python_version"
+    STARTED_MS = "started_ms"
+    HEARTBEAT_MS = "heartbeat_ms"
 
 
 AUDIT = f"{JQ}:audit"

@@ -36,10 +36,11 @@ def workers(*, engine: Engine | None = None) -> list[dict[str, Any]]:
         if not raw:
             continue
         f = {k.decode(): v.decode() for k, v in raw.items()}
-        out.append({"name": name, "queues": [q for q in f.get("queues", "").split(",") if q],
-                    "pid": int(f.get("pid") or 0), "host": f.get("host", ""), "current_job": f.get("current_job") or None,
-                    "last_heartbeat": ms_to_iso(f.get("heartbeat_ms", 0)),
-                    "started": ms_to_iso(f.get("started_ms", 0))})
+        F = keys.WorkerField
+        out.append({"name": name, "queues": [q for q in f.get(F.QUEUES, "").split(",") if q],
+                    "pid": int(f.get(F.PID) or 0), "host": f.get(F.HOSTNAME, ""),
+                    "current_job": f.get(F.CURRENT_JOB) or None,
+                    "last_heartbeat": ms_to_iso(f.get(F.HEARTBEAT_MS, 0)), "started": ms_to_iso(f.get(F.STARTED_MS, 0))})
     return out
 
 
