@@ -44,7 +44,8 @@ class JobField:
 
 
 def member(job_id: str, worker_name: str) -> str:
-    """A running job's member of the active set (and the lease token the Lua steps check): `id|worker`."""
+    """A running job's member of the active set (and the lease token the Lua steps check): `id|worker`.
+    lua/dequeue.lua builds the same text (`id .. '|' .. token`)."""
     return f"{job_id}|{worker_name}"
 
 
