@@ -2,11 +2,10 @@
 the rest. Each returns rows: figure, ours, plain RQ, ratio, target and whether it is met."""
 from __future__ import annotations
 
-import signal
 import time
 from datetime import timedelta
 
-from engine import control, helpers, keys
+from engine import helpers, keys
 from engine.enqueue import EnqueueRequest, enqueue, enqueue_many
 
 from .harness import Bench, median, pct, timed, wait_procs
@@ -95,7 +94,7 @@ def latency(b: Bench, n: int = 300) -> list[dict]:
         for _ in range(n):
             job = enqueue(eng, EnqueueRequest("whatsapp", {}, func=NOOP))
             time.sleep(0.01)
-            ready, started = eng.conn.hmget(keys.job(job.id), ["jq_ready_ms", "jq_started_ms"])
+            ready, started = eng.conn.hmget(keys.job(job.id), [keys.JobField.READY_MS, keys.JobField.STARTED_MS])
             if started:
                 ours.append(int(started) - int(ready))
     finally:
@@ -139,7 +138,7 @@ def lateness(b: Bench, n: int = 200) -> list[dict]:
         proc.wait()
     late = []
     for job_id in ids:
-        due, started = eng.conn.hmget(keys.job(job_id), ["jq_due_ms", "jq_started_ms"])
+        due, started = eng.conn.hmget(keys.job(job_id), [keys.JobField.DUE_MS, keys.JobField.STARTED_MS])
         late.append(int(started) - int(due))
     # retry waits: a fixed 0.3 s wait, three retries per job
     b.flush()
@@ -192,7 +191,7 @@ def rate_limiter(b: Bench, limit: int = 50, window_ms: int = 1000, n: int = 400)
     ids = [enqueue(eng, EnqueueRequest("whatsapp", {}, func=NOOP)).id for _ in range(n)]
     procs = [b.our_worker(eng, "whatsapp", "--burst") for _ in range(4)]
     wait_procs(procs, timeout_s=120)
-    starts = sorted(int(eng.conn.hget(keys.job(i), "jq_started_ms")) for i in ids)
+    starts = sorted(int(eng.conn.hget(keys.job(i), keys.JobField.STARTED_MS)) for i in ids)
     most, j = 0, 0
     for i, t in enumerate(starts):
         while starts[j] <= t - window_ms:

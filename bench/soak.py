@@ -229,7 +229,7 @@ class Chaos:
         """Names of workers running a job right now (members `id|worker` of the active sets)."""
         admin = self._admin()
         try:
-            return {m.decode().split("|", 1)[-1] for q in QUEUES for m in admin.zrange(keys.active(q), 0, -1)}
+            return {keys.parse_member(m)[1] for q in QUEUES for m in admin.zrange(keys.active(q), 0, -1)}
         except redis.RedisError:
             return set()
         finally:
@@ -294,7 +294,7 @@ def job_states(conn: redis.Redis, plan: dict[str, PlannedJob], ids: list[str], *
             pipe = conn.pipeline(transaction=False)
             for job_id in chunk:
                 pipe.sismember(soak_jobs.DONE, job_id)
-                pipe.hmget(keys.job(job_id), "status", "jq_runs")
+                pipe.hmget(keys.job(job_id), keys.JobField.STATUS, keys.JobField.RUNS)
                 pipe.exists(keys.dlq_entry(job_id))
                 if full:
                     pipe.hget(soak_jobs.RUNS, job_id)

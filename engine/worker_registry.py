@@ -3,8 +3,9 @@
 A worker's hash is RQ's `rq:worker:<name>` with the fields rq.worker.Worker.refresh reads plus the
 engine's (keys.WorkerField). Its key is in RQ's `rq:workers` set and in `rq:workers:<q>` for each RQ
 queue it serves (the three priority lists of each engine queue). Written once at start, refreshed by
-the heartbeat (lua/heartbeat.lua: last_heartbeat, state, a TTL of three leases), removed at stop; a
-killed worker's hash expires and RQ then drops it from its sets. Nothing here runs per job.
+the heartbeat (lua/heartbeat.lua: last_heartbeat, state, a TTL of three leases), removed at stop. A
+killed worker's hash expires, so RQ no longer lists it; the next worker to start on its queues drops
+its key from the sets. Nothing here runs per job.
 """
 from __future__ import annotations
 
@@ -30,8 +31,27 @@ def ttl_s(eng: Engine) -> int:
     return max(2, eng.settings.lease_ms * 3 // 1000)
 
 
+def _prune(eng: Engine, registries: list[str]) -> None:
+    """Drop the keys of workers whose hash expired (killed workers) from RQ's sets, so they never grow."""
+    pipe = eng.conn.pipeline(transaction=False)
+    for registry in registries:
+        pipe.smembers(registry)
+    members = pipe.execute()
+    known = sorted({m for ms in members for m in ms})
+    for key in known:
+        pipe.exists(key)
+    gone = {key for key, alive in zip(known, pipe.execute() if known else []) if not alive}
+    for registry, ms in zip(registries, members):
+        if ms & gone:
+            pipe.srem(registry, *(ms & gone))
+    if gone:
+        pipe.execute()
+
+
 def register(eng: Engine, name: str, queues: list[str]) -> None:
-    """Write the worker hash and add it to RQ's worker sets (one pipelined round trip)."""
+    """Write the worker hash and add it to RQ's worker sets (one pipelined round trip), after dropping
+    the entries of workers killed since (RQ drops those only from `rq:workers`, and only when read)."""
+    _prune(eng, _sets(name, queues))
     now_ms = server_ms(eng.conn)
     key = keys.worker(name)
     pipe = eng.conn.pipeline(transaction=True)

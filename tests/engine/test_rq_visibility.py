@@ -13,7 +13,7 @@ from rq.serializers import JSONSerializer
 from rq.utils import utcformat
 from rq.worker import Worker as RQWorker
 
-from engine import dead_letters, keys
+from engine import control, dead_letters, keys
 from engine.clock import ms_to_rq, server_ms
 from engine.worker import Worker
 from tests.engine.support import put, spawn_worker, thread_workers, wait_until
@@ -95,6 +95,12 @@ def test_busy_worker_shows_busy_in_rq_and_a_killed_one_expires(engine, redis_url
         # lease_ms is 1 s in tests: the hash outlives the last heartbeat by three leases at most (TTL >= 2 s)
         wait_until(lambda: RQWorker.all(connection=engine.conn) == [], timeout_s=10, interval_s=0.2)
         assert busy[0].name not in rq_info(redis_url)
+        # the next worker on the queue drops the dead one's key from RQ's per-queue sets
+        control.pause("whatsapp", engine=engine)  # (and leaves the 30 s job alone)
+        with thread_workers(engine, ["whatsapp"]) as (w,):
+            wait_until(lambda: engine.conn.exists(keys.worker(w.name)))
+            for rq_queue in keys.rq_queue_names("whatsapp"):
+                assert engine.conn.smembers(keys.rq_workers(rq_queue)) == {keys.worker(w.name).encode()}
     finally:
         if proc.poll() is None:
             proc.kill()
