@@ -1,7 +1,8 @@
 """Every Redis key the system uses, in one place.
 
-RQ's own keys (jobs, queue lists, registries) keep RQ's names so that `rq info` and
-rq-dashboard still see our queues. Everything the engine adds lives under `jq:`.
+RQ's own keys (jobs, queue lists, registries, workers) keep RQ's names so that `rq info` and
+rq-dashboard still see our queues, jobs and workers. Everything the engine adds lives under `jq:`.
+The hashes' field names and the active-set member format are here too (JobField, WorkerField, member).
 """
 from __future__ import annotations
 
