@@ -40,8 +40,8 @@ def post(client: httpx.Client, url: str, payload: Mapping[str, Any], timeout_s: 
         response = client.post(url, json=payload, timeout=httpx.Timeout(timeout_s))
     except httpx.TimeoutException:
         return False, True, f"timed out after {timeout_s:.2f} s"
-    except httpx.HTTPError as exc:
-        return False, True, f"{type(exc).__name__}: {exc}"
+    except httpx.HTTPError as exc:  # the URL often holds a secret token: never repeat it
+        return False, True, f"{type(exc).__name__}: {str(exc).replace(url, '<webhook>')}"
     if response.is_success:
         return True, False, f"HTTP {response.status_code}"
     return False, response.status_code not in PERMANENT, f"HTTP {response.status_code}"

@@ -158,6 +158,22 @@ def test_an_alert_is_given_up_after_its_attempts_and_kept_as_failed(engine, aler
     assert kept["outcome"] == "failed: HTTP 503" and kept["attempts"] == 2
 
 
+def test_a_refusing_webhook_is_not_retried_and_an_unreachable_one_is(engine, alerting, hook, engine_factory):
+    eng, duty = alerting()
+    hook.statuses[:] = [404]
+    put(eng, "dailyReports", "ok")
+    duty.run(now_ms=T0)
+    assert alert_delivery.pending(eng) == [] and alerts.history(eng)[0]["outcome"] == "failed: HTTP 404"
+    closed = engine_factory(alert_webhook_url="http://127.0.0.1:1/secret-token")  # nothing listens there
+    duty = AlertDuty(closed, {})
+    put(closed, "creditReconciliation", "ok")
+    duty.run(now_ms=T0 + 1)
+    [waiting] = alert_delivery.pending(closed)
+    assert waiting["attempts"] == 1 and waiting["queue"] == "creditReconciliation"
+    assert duty.last_report.retrying == 1 and duty.last_report.outcomes[0].startswith("ConnectError")
+    assert "secret-token" not in duty.last_report.outcomes[0]
+
+
 def test_a_hanging_webhook_does_not_hold_up_workers_draining_jobs(engine, alerting, hook):
     eng, _ = alerting(alert_timeout_s=5, alert_budget_s=5)
     hook.hang.set()
@@ -222,6 +238,20 @@ def test_a_call_schedule_that_raises_fires_once_and_resolves_when_it_succeeds(en
         alert_funcs.FAIL["on"] = True
     assert [b["state"] for b in hook.of_kind("schedule_failed")] == ["firing", "resolved"]
     assert alerts.tick_counts(eng)["failed"] == {"flaky": 2}
+
+
+def test_a_call_tick_noticed_too_late_is_reported_as_missed(engine, alerting, hook):
+    eng, _ = alerting()
+    schedules = build_schedules({}, base=[Schedule("flaky", "* * * * *", "call", "tests.engine.alert_funcs.flaky")])
+    base = datetime(2031, 3, 5, 10, 0, 5, tzinfo=timezone.utc)
+    clock = {"now": base}
+    scheduler = Scheduler(eng, schedules, clock=lambda: clock["now"])
+    scheduler.run_pass()
+    clock["now"] = base + timedelta(minutes=1, seconds=30)  # the 10:01 tick, 35 s late, no catch-up
+    scheduler.run_pass()
+    [missed] = hook.of_kind("schedule_missed")
+    assert missed["schedule"] == "flaky" and missed["details"]["tick"].startswith("2031-03-05T10:01:00")
+    assert not hook.of_kind("schedule_failed")
 
 
 def test_a_tick_claimed_but_never_enqueued_is_reported_once(engine, alerting, hook):
