@@ -244,6 +244,7 @@ def main(eng: Engine, *, once: bool = False) -> int:
         return scheduler.run(once=once)
     finally:
         restore()
+        scheduler.alerts.close()
 
 
 def _install_signals(scheduler: Scheduler) -> Callable[[], None]:
