@@ -212,10 +212,18 @@ def test_server_memory_above_the_high_water_mark_fires_and_resolves(engine, aler
     assert hook.of_kind("memory_high", "resolved")
 
 
-def test_default_high_water_is_90_percent_and_none_without_maxmemory(engine):
-    assert engine.settings.memory_high_water_ratio == 0.9
-    if engine.conn.config_get("maxmemory")["maxmemory"] == "0":
+def test_default_high_water_is_90_percent_of_maxmemory_and_none_without_it(engine):
+    from engine.settings import Settings
+
+    assert Settings().memory_high_water_ratio == engine.settings.memory_high_water_ratio == 0.9
+    before = engine.conn.config_get("maxmemory")["maxmemory"]
+    try:
+        engine.conn.config_set("maxmemory", 0)
         assert monitoring.memory(engine=engine)["high_water_bytes"] is None
+        engine.conn.config_set("maxmemory", 1_000_000_000)
+        assert monitoring.memory(engine=engine)["high_water_bytes"] == 900_000_000
+    finally:
+        engine.conn.config_set("maxmemory", before)
 
 
 def test_a_call_schedule_that_raises_fires_once_and_resolves_when_it_succeeds(engine, alerting, hook):
