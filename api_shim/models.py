@@ -357,3 +357,28 @@ class Health(BaseModel):
     status: Literal["ok", "degraded", "unavailable"]
     server: Literal["reachable", "unreachable"]
     queues: dict[str, QueueHealth]
+
+
+class AlertEntry(Open):
+    id: str
+    time: str
+    kind: str
+    state: str
+    queue: str | None = None
+    schedule: str | None = None
+    count: int
+    job_ids: list[str]
+    text: str
+    details: dict[str, Any]
+    outcome: str
+    attempts: int
+    recorded_at: str
+
+
+class FiringAlert(Open):
+    key: str
+    kind: str
+    since: str
+    text: str
+    queue: str | None = None
+    schedule: str | None = None

@@ -202,3 +202,15 @@ def schedule(name: str) -> str:
 
 def schedule_tick(name: str, tick_s: int) -> str:
     return f"{JQ}:sched:{name}:tick:{tick_s}"
+
+
+ALERTS_FIRING = f"{JQ}:alerts:firing"  # hash: condition key -> JSON {since_ms, text, ...} while it lasts
+ALERTS_PENDING = f"{JQ}:alerts:pending"  # hash: event id -> JSON event + delivery attempts, until sent
+ALERTS_HISTORY = f"{JQ}:alerts:history"  # stream: every alert with its delivery outcome
+ALERTS_STATE = f"{JQ}:alerts:state"  # hash: dead-letter cursors and last batch times per queue, counters
+ALERTS_LOCK = f"{JQ}:alerts:lock"  # string+TTL: the scheduler running the alert duty this pass
+
+
+def alert_seen(event_key: str) -> str:
+    """Set with a TTL once a one-off event (a schedule tick missed or failed) was raised."""
+    return f"{JQ}:alerts:seen:{event_key}"

@@ -14,7 +14,7 @@ from .job_ops import get_job, list_jobs, remove_job, retry_job  # noqa: F401  (r
 from .metrics import recent
 
 __all__ = ["get_all_metrics", "get_queue_metrics", "get_failed_jobs", "retry_job", "get_job", "remove_job",
-           "workers", "list_jobs"]
+           "workers", "list_jobs", "conditions", "memory"]
 
 
 def _now(eng: Engine) -> tuple[int, int]:
@@ -73,6 +73,32 @@ def _minute_series(series: list) -> list[dict[str, Any]]:
              "failed": r["failed"], "run_p95_ms": r["run_p95_ms"]} for s, r in series]
 
 
+def conditions(*, dead_last_hour: int, sla: dict[str, Any] | None, workers: int, waiting: int) -> list[dict[str, Any]]:
+    """The one definition of a queue's alert conditions, shown on the Overview and sent by engine/alerts.py:
+    dead-letter growth, SLA breach, no live worker (`waiting` says whether jobs are stranded)."""
+    found: list[dict[str, Any]] = []
+    if dead_last_hour:
+        found.append({"kind": "dead_letter_growth", "count": dead_last_hour,
+                      "message": f"{dead_last_hour} new dead-letter entries in the last hour"})
+    if sla and sla["breached"]:
+        found.append({"kind": "sla_breach", "count": 0, "message": "SLA breached",
+                      "compliance_last_hour": sla["compliance_last_hour"], "target_ratio": sla["target_ratio"]})
+    if workers == 0:
+        found.append({"kind": "no_workers", "count": waiting, "message": "no live workers"})
+    return found
+
+
+def memory(*, engine: Engine | None = None) -> dict[str, Any]:
+    """The server's used_memory and maxmemory (INFO memory), and the high-water mark in bytes
+    (memory_high_water_ratio of maxmemory; None when the server has no maxmemory)."""
+    eng = resolve(engine)
+    info = eng.conn.info("memory")
+    used, limit = int(info.get("used_memory", 0)), int(info.get("maxmemory", 0))
+    mark = int(limit * eng.settings.memory_high_water_ratio) if limit else None
+    return {"used_bytes": used, "max_bytes": limit, "high_water_bytes": mark,
+            "ratio": round(used / limit, 4) if limit else None, "above_high_water": mark is not None and used > mark}
+
+
 def get_queue_metrics(queue_name: str, *, engine: Engine | None = None, _shared: dict | None = None) -> dict[str, Any]:
     """Now: waiting per priority, active, scheduled, completed, failed, dead-lettered, workers, paused,
     rate limit and use; last hour and day: counters, percentiles, SLA; alerts."""
@@ -87,13 +113,7 @@ def get_queue_metrics(queue_name: str, *, engine: Engine | None = None, _shared:
     mine = shared["recent"][queue_name]
     last_hour, last_day = mine["hour"], mine["day"]
     sla = _sla(eng, queue_name, last_hour, last_day)
-    alerts = []
-    if dead_hour:
-        alerts.append(f"{dead_hour} new dead-letter entries in the last hour")
-    if sla and sla["breached"]:
-        alerts.append("SLA breached")
-    if alive == 0:
-        alerts.append("no live workers")
+    found = conditions(dead_last_hour=dead_hour, sla=sla, workers=alive, waiting=high + normal + low)
     return {
         "queue": queue_name,
         "waiting": {"high": high, "normal": normal, "low": low, "total": high + normal + low},
@@ -109,7 +129,8 @@ def get_queue_metrics(queue_name: str, *, engine: Engine | None = None, _shared:
         "last_day": last_day.row(),
         "per_minute": _minute_series(mine["series"]),
         "sla": sla,
-        "alerts": alerts,
+        "alerts": [c["message"] for c in found],
+        "conditions": found,
     }
 
 

@@ -38,12 +38,31 @@ class Settings(BaseSettings):
     lease_ms: int = Field(default=10_000, ge=200, description="a job whose worker misses this long is recovered")
     reap_interval_ms: int = Field(default=2_000, ge=50)
 
+    # Alerts (engine/alerts.py, sent by the scheduler through engine/alert_delivery.py).
+    alert_webhook_url: str | None = Field(default=None, description="Slack-compatible incoming webhook")
+    alert_timeout_s: float = Field(default=2.0, gt=0, le=30, description="connect/read timeout of one POST")
+    alert_max_attempts: int = Field(default=5, ge=1, le=20)
+    alert_backoff_s: float = Field(default=1.0, gt=0, description="first retry wait; doubles, at most 5 min")
+    alert_budget_s: float = Field(default=2.0, gt=0, description="time one scheduler pass may spend sending")
+    alert_dead_letter_batch_s: float = Field(default=30.0, gt=0, description="one dead-letter message per queue per")
+    alert_history_max: int = Field(default=1_000, ge=10)
+    alert_history_days: float = Field(default=30.0, gt=0)
+    # Shared with admission control: used_memory above this share of maxmemory is "memory full".
+    memory_high_water_ratio: float = Field(default=0.9, gt=0, le=1)
+
     @field_validator("redis_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
         return value
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _check_webhook(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("ALERT_WEBHOOK_URL must start with http:// or https://")
+        return value or None
 
     @cached_property
     def sentinel_hosts(self) -> list[tuple[str, int]]:
