@@ -14,7 +14,7 @@ from engine import audit
 from engine.app import Engine
 from engine.audit import Actor
 from engine.operator import Operator
-from engine.queues import QUEUE_NAMES
+from processors.table import QUEUE_NAMES  # step 4 makes this table-driven
 from engine.schemas import JOB_ID_PATTERN
 
 from .errors import ApiError

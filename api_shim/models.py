@@ -9,7 +9,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema,
                       model_validator)
 
-from engine.queues import QUEUE_NAMES
+from processors.table import QUEUE_NAMES  # step 4 makes this table-driven
 from engine.schemas import JOB_ID_PATTERN, SAFE_ID_PATTERN
 
 QueueName = Literal[QUEUE_NAMES]  # type: ignore[valid-type]

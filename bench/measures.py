@@ -5,7 +5,8 @@ import signal
 import time
 from datetime import timedelta
 
-from engine import control, helpers, keys
+from engine import control, keys
+from processors import helpers
 from engine.enqueue import EnqueueRequest, enqueue, enqueue_many
 
 from .harness import Bench, median, pct, timed, wait_procs

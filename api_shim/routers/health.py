@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from engine import monitoring, prometheus
 from engine.errors import ServerUnavailableError
-from engine.queues import QUEUE_NAMES
+from processors.table import QUEUE_NAMES  # step 4 makes this table-driven
 
 from ..deps import EngineDep
 from ..errors import error_responses

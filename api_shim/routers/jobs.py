@@ -10,8 +10,9 @@ from pydantic import ConfigDict, WithJsonSchema, create_model
 
 from engine import job_ops
 from engine.errors import ConflictError, NotFoundError, ValidationError
-from engine.queues import QUEUE_NAMES
-from engine.schemas import SCHEMAS
+from processors.table import QUEUE_NAMES  # step 4 makes this table-driven
+from processors.table import QUEUES
+SCHEMAS = {p.name: p.schema for p in QUEUES}
 
 from ..deps import EngineDep, JobIdDep, QueueDep, ReadKey, WriteOp
 from ..errors import error_responses

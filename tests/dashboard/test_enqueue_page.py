@@ -8,7 +8,8 @@ import pytest
 
 from dashboard.pages import enqueue as enqueue_page
 from engine import audit, monitoring
-from engine.schemas import SCHEMAS
+from processors.table import QUEUES
+SCHEMAS = {p.name: p.schema for p in QUEUES}  # step 4 generates the forms from the table
 from tests.dashboard.conftest import no_exception, page_path, unescape, values
 
 ENQ = "pages/enqueue.py"
