@@ -17,6 +17,17 @@ SAFE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 JOB_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
 
 
+class RunAt:
+    """Field metadata (`Annotated[datetime, RunAt("At the expiry time")]`): forms offer to run the job at
+    this field's time, under `label`, and choose it by default."""
+
+    def __init__(self, label: str):
+        self.label = label
+
+    def __repr__(self) -> str:
+        return f"RunAt({self.label!r})"
+
+
 def validate_with(schema: type[pydantic.BaseModel], data: Any) -> dict[str, Any]:
     """Check `data` against `schema`; return it as JSON-ready values. ValidationError names the first bad field."""
     if not isinstance(data, dict):

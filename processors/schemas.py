@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from engine.schemas import SAFE_ID_PATTERN
+from engine.schemas import SAFE_ID_PATTERN, RunAt
 
 E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
 
@@ -33,7 +33,8 @@ class OrderExpiryData(_Data):
     model_config = ConfigDict(title="Order expiry")
 
     order_id: SafeId = Field(description="the order to expire if it is still pending")
-    expires_at: datetime = Field(description="when the order expires (the job runs then)")
+    expires_at: Annotated[datetime, RunAt("At the expiry time")] = Field(
+        description="when the order expires (the expiry helper runs the job then)")
 
     @field_validator("expires_at")
     @classmethod
