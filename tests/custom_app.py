@@ -26,6 +26,20 @@ def restock(sku: str, quantity: int) -> dict:
 
 QUEUES = (QueuePolicy("restock", "MODULE.restock", 1, 0, "fixed", 1.0, 600, timeout_s=10, schema=Restock),)
 SCHEDULES = (Schedule("nightly-restock", "0 3 * * *", "job", "restock", lambda tick: {"sku": "NGT-001", "quantity": 5}),)
+
+SIDECAR = "import os, signal, sys, time; signal.signal(signal.SIGTERM, lambda *a: sys.exit(0)); " \\
+          "print('sidecar mode=' + os.environ['STOCK_MODE'], flush=True); time.sleep(120)"
+
+
+def compose(eng, settings):
+    """What `python -m engine run` starts beside the workers and the scheduler (ENGINE_SYSTEM)."""
+    import sys
+
+    from engine.runner import System
+    from engine.supervisor import Child
+
+    return System(children=[Child("sidecar", [sys.executable, "-c", SIDECAR])], env={"STOCK_MODE": "test"},
+                  banner=[f"Stockroom: {len(eng.table.names)} queue(s)"])
 '''
 
 

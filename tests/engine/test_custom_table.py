@@ -1,11 +1,13 @@
 """A table no project code names (one queue, its schema and its processor in a temp module), loaded by
-ENGINE_QUEUES / ENGINE_SCHEDULES alone, driven through the CLI workers (real processes), the scheduler,
-the REST API and /metrics, with no other edit of the project."""
+ENGINE_QUEUES / ENGINE_SCHEDULES / ENGINE_SYSTEM alone, driven through the CLI workers (real processes),
+the scheduler, `python -m engine run`, the REST API and /metrics, with no other edit of the project."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +18,7 @@ from engine.app import Engine
 from engine.settings import Settings
 from tests.conftest import FAST
 from tests.custom_app import write_app
-from tests.engine.support import ROOT, worker_env
+from tests.engine.support import ROOT, wait_until, worker_env
 
 KEY = "stock-write-key-0123"
 
@@ -98,3 +100,34 @@ def test_api_documents_checks_and_accepts_jobs_for_the_table_and_metrics_show_it
         assert metrics.status_code == 200
         assert 'jq_waiting_jobs{priority="normal",queue="restock"} 1.0' in metrics.text
         assert 'queue="whatsapp"' not in metrics.text
+
+
+def test_engine_run_starts_workers_scheduler_and_the_applications_system(stock, tmp_path):
+    eng, env = stock
+    module = eng.settings.engine_queues.split(":")[0]
+    env = {**env, "ENGINE_SYSTEM": f"{module}:compose", "DATA_DIR": str(tmp_path / "var")}
+    proc = subprocess.Popen([sys.executable, "-m", "engine", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    seen: list[str] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any("sidecar mode=test" in line for line in seen):
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+        assert any("Stockroom: 1 queue(s)" in line for line in seen), "".join(seen)
+        assert any("sidecar mode=test" in line for line in seen), "".join(seen)
+        wait_until(lambda: any("restock" in w["queues"] for w in monitoring.workers(engine=eng)), timeout_s=30)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, "".join(seen) + out
+
+
+def test_settings_that_do_not_load_exit_2_before_anything_starts(stock, tmp_path):
+    _eng, env = stock
+    for name, value, needle in (("ENGINE_SYSTEM", "no_such_app_xyz:compose", "ENGINE_SYSTEM"),
+                                ("ENGINE_QUEUES", "no_such_app_xyz:QUEUES", "ENGINE_QUEUES")):
+        result = cli({**env, name: value, "DATA_DIR": str(tmp_path / "var")}, "run", timeout=60)
+        assert result.returncode == 2 and needle in result.stderr and "Traceback" not in result.stderr, result.stderr
