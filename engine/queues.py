@@ -46,7 +46,7 @@ class QueuePolicy:
     keep_failed_s: int = 7 * 24 * 3600
     jitter: bool = False
     sla: SlaTarget | None = None
-    schema: type[BaseModel] | None = None  # the job's data; required, keyword-only in practice
+    schema: type[BaseModel] = field(kw_only=True)  # the pydantic model of the job's data (required)
 
     def __post_init__(self) -> None:
         problems = []
