@@ -1,7 +1,6 @@
 """The demo data set (domain/seed.py): deterministic, planted discrepancies, every order status, written once."""
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from domain.demo_data import DemoSize

@@ -6,11 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
 from domain import outbox
 from domain.__main__ import main
-from domain.models import MessageStatus, Order, OrderStatus, Wholesaler
+from domain.models import MessageStatus
 from domain.settings import get_settings
 
 from tests.domain_fixtures import NOW, fresh, job_ids
