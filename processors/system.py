@@ -34,8 +34,7 @@ def compose(eng: Engine, settings: Settings) -> System:
     """Seed the demo (once), then the API and the dashboard with local credentials."""
     creds = dev_credentials(settings.data_dir)
     api_keys = os.environ.get("API_KEYS", creds["API_KEYS"])
-    system = System(env={"API_KEYS": api_keys})
-    os.environ.update(system.env)
+    system = System(env={"API_KEYS": api_keys})  # the runner sets it before the API starts
     subprocess.run([PY, "-m", "processors", "seed"], check=False)
     key = api_keys.split(",")[0].split(":")[-1]
     if _has("api_shim"):

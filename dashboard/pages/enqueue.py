@@ -34,8 +34,16 @@ class FieldError(ValueError):
         self.field, self.message = field, message
 
 
+ENVELOPE = ("priority", "job_id", "when", "delay", "run_day", "run_time")  # the form's own widgets
+
+
+def _key(queue: str, name: str) -> str:
+    """A data field's widget key; a field named like one of the form's own widgets gets its own."""
+    return f"enq-{queue}-data-{name}" if name in ENVELOPE else f"enq-{queue}-{name}"
+
+
 def _input(queue: str, f: FormField, tz: str) -> Any:
-    key = f"enq-{queue}-{f.name}"
+    key = _key(queue, f.name)
     if f.kind == "area":
         return st.text_area(f.label, key=key, help=f.help, height=100)
     if f.kind == "json":
