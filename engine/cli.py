@@ -8,6 +8,7 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .errors import EngineError
@@ -39,7 +40,8 @@ def _concurrency_of(known: Sequence[str]) -> Callable[[str], tuple[str, int]]:
 def build_parser(queue_names: Sequence[str]) -> argparse.ArgumentParser:
     """The command line for a table of `queue_names` (the queue arguments accept only those)."""
     _queue_list, _concurrency = _queue_list_of(queue_names), _concurrency_of(queue_names)
-    p = argparse.ArgumentParser(prog="python -m engine", description="Job queue engine")
+    prog = "jobqueue" if Path(sys.argv[0]).name == "jobqueue" else "python -m engine"  # the console script
+    p = argparse.ArgumentParser(prog=prog, description="Job queue engine")
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="command", required=True)
 

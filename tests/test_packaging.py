@@ -74,6 +74,7 @@ def test_the_jobqueue_script_runs_the_engine_commands_from_the_installed_package
 
     helped = run_installed(installed, redis_url, str(script), "--help")
     assert helped.returncode == 0 and "workers" in helped.stdout and "dead-letters" in helped.stdout
+    assert helped.stdout.startswith("usage: jobqueue ")
     added = run_installed(installed, redis_url, str(script), "enqueue", "creditReconciliation", "{}")
     assert added.returncode == 0, added.stderr
     info = run_installed(installed, redis_url, str(script), "info")
