@@ -1,4 +1,7 @@
-"""The app factory: routers, auth, error shape, body limit. Tests pass their own engine and keys."""
+"""The app factory: routers, auth, error shape, body limit. Tests pass their own engine and keys.
+
+Everything queue-specific (the add-job operations, the queue-name enums) comes from the engine's table
+when the app is created, so one factory serves any table (ENGINE_QUEUES)."""
 from __future__ import annotations
 
 import logging
@@ -12,6 +15,7 @@ from engine.settings import Settings
 
 from .middleware import BodyLimitMiddleware
 from .errors import install_error_handlers
+from .openapi import install_openapi
 from .routers import alerts, audit, dead_letters, failed, failure_groups, health, history, jobs, metrics, queues
 from .settings import ApiKey, ApiSettings, Keyring, build_keyring
 
@@ -45,6 +49,9 @@ def create_app(engine: Engine | None = None, api_keys: str | Sequence[ApiKey] | 
     app.state.keyring = keyring
     install_error_handlers(app)
     for module in (metrics, history, jobs, failed, dead_letters, queues, failure_groups, audit, alerts, health):
+        if module is jobs:
+            app.include_router(jobs.add_job_router(engine.table))
         app.include_router(module.router)
+    install_openapi(app, engine.table.names)
     app.add_middleware(BodyLimitMiddleware, max_bytes=limit)
     return app

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from engine import helpers, keys
+from engine import keys
+from processors import helpers
 from engine.enqueue import EnqueueRequest, enqueue, enqueue_many
 
 from .harness import Bench, median, pct, timed, wait_procs

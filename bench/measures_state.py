@@ -5,7 +5,8 @@ from __future__ import annotations
 import signal
 import time
 
-from engine import control, helpers, keys
+from engine import control, keys
+from processors import helpers
 from engine.enqueue import EnqueueRequest, enqueue, enqueue_many
 
 from .harness import Bench, median, timed, wait_procs

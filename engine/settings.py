@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Connection, timing and per-queue overrides. Field names map to upper-case env vars."""
+    """Connection, the application's tables, timing and overrides. Field names map to upper-case env vars."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     embedded_port: int = 6399  # the embedded Valkey's port when no server is configured
     scheduler_tz: str = "UTC"
+
+    # The application's queue table and schedules (module:attribute); the defaults are the platform's.
+    engine_queues: str = "processors.table:QUEUES"
+    engine_schedules: str = "processors.schedules:SCHEDULES"
+    # What `python -m engine run` starts beside the workers and the scheduler (module:attribute of a
+    # callable; see engine/runner.py); empty: nothing else.
+    engine_system: str = "processors.system:compose"
 
     # Per-queue overrides of the queue table, e.g. {"whatsapp": {"timeout_s": 60, "concurrency": 8}}
     queue_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)

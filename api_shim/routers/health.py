@@ -6,7 +6,6 @@ from fastapi.responses import JSONResponse
 
 from engine import monitoring, prometheus
 from engine.errors import ServerError
-from engine.queues import QUEUE_NAMES
 
 from ..deps import EngineDep
 from ..errors import error_responses
@@ -22,7 +21,7 @@ def healthz(eng: EngineDep):
         live = monitoring.workers(engine=eng)
     except ServerError:
         body = Health(status="unavailable", server="unreachable",
-                      queues={q: {"workers": 0, "alive": False} for q in QUEUE_NAMES})
+                      queues={q: {"workers": 0, "alive": False} for q in eng.table.names})
         return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})
     counts = {q: sum(1 for w in live if q in w["queues"]) for q in eng.table.names}
     queues = {q: {"workers": n, "alive": n > 0} for q, n in counts.items()}
