@@ -1,4 +1,7 @@
-"""The app factory: routers, auth, error shape, body limit. Tests pass their own engine and keys."""
+"""The app factory: routers, auth, error shape, body limit. Tests pass their own engine and keys.
+
+Everything queue-specific (the add-job operations, the queue-name enums) comes from the engine's table
+when the app is created, so one factory serves any table (ENGINE_QUEUES)."""
 from __future__ import annotations
 
 import logging
@@ -12,7 +15,8 @@ from engine.settings import Settings
 
 from .middleware import BodyLimitMiddleware
 from .errors import install_error_handlers
-from .routers import audit, dead_letters, failed, failure_groups, health, history, jobs, metrics, queues
+from .openapi import install_openapi
+from .routers import alerts, audit, dead_letters, failed, failure_groups, health, history, jobs, metrics, queues
 from .settings import ApiKey, ApiSettings, Keyring, build_keyring
 
 log = logging.getLogger("api_shim")
@@ -44,7 +48,10 @@ def create_app(engine: Engine | None = None, api_keys: str | Sequence[ApiKey] | 
     app.state.engine = engine
     app.state.keyring = keyring
     install_error_handlers(app)
-    for module in (metrics, history, jobs, failed, dead_letters, queues, failure_groups, audit, health):
+    for module in (metrics, history, jobs, failed, dead_letters, queues, failure_groups, audit, alerts, health):
+        if module is jobs:
+            app.include_router(jobs.add_job_router(engine.table))
         app.include_router(module.router)
+    install_openapi(app, engine.table.names)
     app.add_middleware(BodyLimitMiddleware, max_bytes=limit)
     return app

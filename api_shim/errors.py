@@ -8,15 +8,15 @@ import logging
 import re
 from typing import Any
 
-import redis.exceptions
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine.errors import (ConflictError, EngineError, NotFoundError, PermissionDenied, ServerFullError,
+from engine.errors import (ConflictError, EngineError, NotFoundError, PermissionDenied, ServerError, ServerFullError,
                            ServerUnavailableError, UnknownQueueError, ValidationError)
+from engine.oom import is_out_of_memory
 
 log = logging.getLogger("api_shim")
 
@@ -166,13 +166,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _full(request: Request, exc: ServerFullError):
         return error_json(503, "server_full", str(exc), headers={"Retry-After": str(exc.retry_after_s)})
 
-    @app.exception_handler(redis.exceptions.OutOfMemoryError)
-    async def _oom(request: Request, exc: redis.exceptions.OutOfMemoryError):
-        # Another write (an audit entry, a control change) refused by a server above its maxmemory.
-        return await _full(request, ServerFullError())
-
-    @app.exception_handler(redis.exceptions.RedisError)
-    async def _redis(request: Request, exc: redis.exceptions.RedisError):
+    @app.exception_handler(ServerError)
+    async def _server(request: Request, exc: ServerError):
+        if is_out_of_memory(exc):  # another write (an audit entry, a control change) refused over maxmemory
+            return await _full(request, ServerFullError())
         # Connection, timeout, loading, read-only replica, out of memory...: the server cannot serve now.
         log.warning("redis error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
         return error_json(503, "server_unavailable", "the Redis/Valkey server cannot serve the request",

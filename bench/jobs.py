@@ -11,7 +11,7 @@ def fail(**data):
 
     ctx = jobctx.current()
     if ctx is not None:
-        due, started = ctx.engine.conn.hmget(keys.job(ctx.job_id), ["jq_due_ms", "jq_started_ms"])
+        due, started = ctx.engine.conn.hmget(keys.job(ctx.job_id), [keys.JobField.DUE_MS, keys.JobField.STARTED_MS])
         if ctx.run > 1 and due and started:
             ctx.engine.conn.rpush("bench:retry_lateness_ms", int(started) - int(due))
     raise RuntimeError("benchmark failure")

@@ -14,7 +14,7 @@ import time
 
 from engine import keys
 from engine.enqueue import EnqueueRequest, enqueue_many
-from engine.queues import QUEUE_NAMES
+from processors.table import QUEUE_NAMES
 
 from .harness import Bench
 

@@ -14,6 +14,7 @@ import streamlit as st
 from engine import audit
 from engine.audit import Actor
 
+from .backend import get_engine
 from .passwords import NAME_PATTERN, User, authenticate, users_from_env, users_from_mapping
 
 log = logging.getLogger("dashboard.auth")
@@ -91,8 +92,6 @@ def _note_failure(name: str) -> None:
 
 
 def _audit(name: str, action: str, outcome: str = "ok") -> None:
-    from .core import get_engine
-
     try:
         audit.record(Actor(name, "dashboard"), action, outcome=outcome, engine=get_engine())
     except Exception:  # noqa: BLE001 - signing in must not depend on the audit write

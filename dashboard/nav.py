@@ -18,6 +18,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/overview.py", "Overview", ":material/dashboard:", "overview", "Monitor"),
     PageSpec("pages/throughput.py", "Throughput & latency", ":material/monitoring:", "throughput", "Monitor"),
     PageSpec("pages/workers.py", "Workers", ":material/engineering:", "workers", "Monitor"),
+    PageSpec("pages/alerts.py", "Alerts", ":material/notifications_active:", "alerts", "Monitor"),
     PageSpec("pages/jobs.py", "Jobs", ":material/list_alt:", "jobs", "Jobs"),
     PageSpec("pages/dead_letters.py", "Dead letters", ":material/mark_email_unread:", "dead_letters", "Jobs"),
     PageSpec("pages/failures.py", "Failures", ":material/bug_report:", "failures", "Jobs"),

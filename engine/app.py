@@ -7,7 +7,9 @@ from functools import cached_property
 
 import redis
 
+from .bucket_cache import ClosedBuckets
 from .connection import connect
+from .loading import load_object
 from .queues import QueueTable
 from .settings import Settings
 
@@ -20,8 +22,10 @@ class Engine:
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, check: bool = True) -> "Engine":
+        """The engine of ENGINE_QUEUES's table (with QUEUE_OVERRIDES) on the configured server."""
         settings = settings or Settings()
-        return cls(settings, connect(settings, check=check), QueueTable.build(settings.queue_overrides))
+        table = table_from_settings(settings)  # a bad table fails before any connection is made
+        return cls(settings, connect(settings, check=check), table)
 
     @cached_property
     def scripts(self):
@@ -37,11 +41,14 @@ class Engine:
         return HighWater(self.conn, self.settings.memory_high_water_ratio)
 
     @cached_property
-    def closed_buckets(self):
+    def closed_buckets(self) -> ClosedBuckets:
         """Metric buckets that can no longer change, cached for this engine's server (engine/metrics.py)."""
-        from .metrics import ClosedBuckets
-
         return ClosedBuckets()
+
+
+def table_from_settings(settings: Settings) -> QueueTable:
+    """The queue table ENGINE_QUEUES names, with QUEUE_OVERRIDES applied; ConfigError when it does not load."""
+    return QueueTable.build(load_object(settings.engine_queues, "ENGINE_QUEUES"), settings.queue_overrides)
 
 
 _default: Engine | None = None

@@ -4,11 +4,12 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from . import keys
 from .app import Engine, resolve
+from .clock import ms_to_iso
 
 KEEP_MS = 365 * 24 * 3600 * 1000
 SOURCES = ("dashboard", "api", "cli", "system")
@@ -61,7 +62,7 @@ def list_entries(*, since: datetime | None = None, until: datetime | None = None
             if (actor and f["actor"] != actor) or (queue and f["queue"] != queue) or (action and f["action"] != action):
                 continue
             ms = int(entry_id.decode().split("-")[0])
-            out.append({"id": entry_id.decode(), "time": datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(),
+            out.append({"id": entry_id.decode(), "time": ms_to_iso(ms),
                         "time_ms": ms, **f, "details": json.loads(f["details"] or "{}")})
             if len(out) >= limit:
                 break

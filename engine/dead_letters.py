@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterator
 
 from . import keys
 from .app import Engine, resolve
+from .clock import ms_to_iso, server_ms
 from .errors import ConflictError, NotFoundError
 
 CHUNK = 500
@@ -66,7 +67,7 @@ def _entry(job_id: str, raw: dict[bytes, bytes], attempts: list[bytes] | None = 
         "error_type": f.get("error_type", ""),
         "error_message": f.get("error_message", ""),
         "enqueued_at": f.get("enqueued_at", ""),
-        "dead_lettered_at": datetime.fromtimestamp(dead_ms / 1000, timezone.utc).isoformat(),
+        "dead_lettered_at": ms_to_iso(dead_ms),
         "dead_lettered_ms": dead_ms,
     }
     if attempts is not None:
@@ -182,9 +183,7 @@ def delete(entry_id: str, *, engine: Engine | None = None) -> bool:
     queue = eng.conn.hget(keys.dlq_entry(entry_id), "queue")
     if queue is None:
         raise NotFoundError(f"dead-letter entry {entry_id!r} not found")
-    from .job_ops import remove_keys
-
-    return eng.scripts.remove(keys=remove_keys(queue.decode(), entry_id), args=[entry_id, keys.dlq_group("")]) == 1
+    return eng.scripts.remove(keys=keys.job_all(queue.decode(), entry_id), args=[entry_id, keys.dlq_group("")]) == 1
 
 
 def _each(action, flt: Filter | None, ids: list[str] | None, eng: Engine) -> int:
@@ -213,7 +212,7 @@ def bulk_delete(flt: Filter | None = None, *, ids: list[str] | None = None, engi
 def stats(*, engine: Engine | None = None) -> dict[str, dict[str, Any]]:
     """Per queue: entries, oldest entry's age in seconds, and entries added in the last hour."""
     eng = resolve(engine)
-    now_ms = _server_ms(eng)
+    now_ms = server_ms(eng.conn)
     pipe = eng.conn.pipeline(transaction=False)
     for q in eng.table.names:
         pipe.zcard(keys.dlq_queue(q))
@@ -227,8 +226,3 @@ def stats(*, engine: Engine | None = None) -> dict[str, dict[str, Any]]:
                      "added_last_hour": last_hour}
     return result
 
-
-def _server_ms(eng: Engine) -> int:
-    from .connection import server_time_ms
-
-    return server_time_ms(eng.conn)

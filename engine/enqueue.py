@@ -62,7 +62,6 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
         connection=eng.conn,
         id=job_id,
         origin=req.queue,
-        description=req.queue,
         timeout=policy.timeout_s,
         result_ttl=policy.keep_completed_s,
         failure_ttl=policy.keep_failed_s,
@@ -70,9 +69,9 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
     )
     job.enqueued_at = datetime.now(timezone.utc)
     fields = job.to_dict()
-    fields["enqueued_at"] = utcformat(job.enqueued_at)
-    fields["jq_priority"] = req.priority
-    fields["jq_runs"] = 0
+    fields[keys.JobField.ENQUEUED_AT] = utcformat(job.enqueued_at)
+    fields[keys.JobField.PRIORITY] = req.priority
+    fields[keys.JobField.RUNS] = 0
     audit_items = [item for pair in (req.audit or {}).items() for item in pair]
     flat: list[Any] = [job_id, run_at_ms, delay_ms, eng.high_water.mark_bytes(), AUDIT_KEEP_MS, len(audit_items),
                        *audit_items]

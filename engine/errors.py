@@ -29,8 +29,13 @@ class ConflictError(EngineError):
     """The operation does not fit the object's state (retrying a running job, say)."""
 
 
-class ServerUnavailableError(EngineError):
-    """The Redis-compatible server cannot be reached."""
+class ServerError(EngineError):
+    """The Redis-compatible server failed a command (read-only replica, loading, out of memory ...).
+    Raised by the engine's client for every redis-py error (engine/connection.py)."""
+
+
+class ServerUnavailableError(ServerError):
+    """The Redis-compatible server cannot be reached (connection refused, lost or timed out)."""
 
 
 class ServerFullError(EngineError):

@@ -54,18 +54,18 @@ def handle_failure(eng: Engine, hooks: Hooks, queue: str, job: RunningJob, membe
     """Record a failed run and move the job on. Returns the action taken, or None when another
     party (the reaper, or the worker after all) already owned the outcome."""
     job_id = job.id
-    runs = int(fields.get("jq_runs") or 0)
+    runs = int(fields.get(keys.JobField.RUNS) or 0)
     func_name = job.func_name
     error = describe(exc, worker, runs, func_name)
     action, wait_ms = decide(eng, queue, exc, runs)
     log.warning("job %s on %s failed run %d (%s: %s) -> %s", job_id, queue, runs, error["type"],
                 error["message"][:200], action)
     sig, normal = signature(error["type"], error["message"], error["function"])
-    priority = fields.get("jq_priority") or "normal"
+    priority = fields.get(keys.JobField.PRIORITY) or "normal"
     entry = {
         "job_id": job_id, "queue": queue, "job_type": func_name, "data": json.dumps(job.kwargs),
         "options": json.dumps({"priority": priority, "timeout_s": eng.table[queue].timeout_s}),
-        "runs": runs, "enqueued_at": fields.get("enqueued_at", ""), "error_type": error["type"],
+        "runs": runs, "enqueued_at": fields.get(keys.JobField.ENQUEUED_AT, ""), "error_type": error["type"],
         "error_message": error["message"],
     }
     group = {"type": error["type"], "message": normal, "function": error["function"], "queue": queue}

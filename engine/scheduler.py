@@ -25,6 +25,7 @@ from typing import Callable, Mapping
 import redis
 
 from . import keys
+from .alert_delivery import AlertDuty
 from .app import Engine, set_default_engine
 from .errors import ServerFullError, ValidationError
 from .hooks import Hooks
@@ -177,6 +178,7 @@ class Scheduler:
         self.passes = 0
         self._stop = threading.Event()
         self._next_reap = 0.0
+        self.alerts = AlertDuty(eng, self.schedules)
         self.oom = OomEpisode("scheduler")
 
     def stop(self) -> None:
@@ -197,10 +199,17 @@ class Scheduler:
                 raise
             except Exception:
                 log.exception("reaper failed")
-        actions = tick(self.eng, self.schedules, self.clock())
+        now = self.clock()
+        actions = tick(self.eng, self.schedules, now)
         self.passes += 1
         for action in actions:
             log.info("schedule %s: %s tick %s %s", action.schedule, action.what, action.tick_s, action.job_id or "")
+        try:  # alerts: evaluated and sent within alert_budget_s (engine/alert_delivery.py)
+            self.alerts.run(actions, now_ms=_ms(now))
+        except (redis.ConnectionError, redis.TimeoutError):
+            raise
+        except Exception:
+            log.exception("alert duty failed")
         return actions
 
     def run(self, *, once: bool = False) -> int:
@@ -244,6 +253,7 @@ def main(eng: Engine, *, once: bool = False) -> int:
         return scheduler.run(once=once)
     finally:
         restore()
+        scheduler.alerts.close()
 
 
 def _install_signals(scheduler: Scheduler) -> Callable[[], None]:

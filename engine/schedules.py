@@ -1,4 +1,5 @@
-"""Recurring schedules: one declarative table, cron in an explicit time zone, state in the server.
+"""Recurring schedules' machinery: cron in an explicit time zone, state in the server. The table itself
+is the application's (ENGINE_SCHEDULES, module:attribute of Schedule rows).
 
 A schedule either enqueues a job on a queue ("job") or calls a function in the scheduler
 process ("call"). Ticks are computed from the cron expression in the schedule's wall clock:
@@ -30,10 +31,11 @@ from croniter import croniter
 
 from . import keys
 from .app import Engine
+from .clock import ms_to_iso
 from .enqueue import EnqueueRequest, enqueue
 from .errors import ConfigError, ConflictError, EngineError, NotFoundError, ValidationError
 from .job_ops import remove_job
-from .queues import QUEUE_NAMES
+from .loading import load_object
 from .schemas import validate_data
 
 log = logging.getLogger("engine.scheduler")
@@ -51,11 +53,6 @@ _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 def no_data(moment: datetime) -> dict[str, Any]:
     """Jobs that take no input."""
     return {}
-
-
-def previous_local_day(moment: datetime) -> dict[str, Any]:
-    """The daily report covers the day before the tick, in the schedule's time zone."""
-    return {"report_date": (moment.date() - timedelta(days=1)).isoformat()}
 
 
 # -- one schedule ------------------------------------------------------------------------
@@ -82,8 +79,8 @@ class Schedule:
             except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
                 problems.append(f"unknown time zone {self.tz!r}")
         if self.kind == "job":
-            if self.target not in QUEUE_NAMES:
-                problems.append(f"unknown queue {self.target!r}")
+            if not isinstance(self.target, str) or not self.target:
+                problems.append("a job schedule's target must be a queue name")
         elif self.kind == "call":
             if not isinstance(self.target, str) or not _DOTTED.match(self.target):
                 problems.append(f"call target must be a dotted path, not {self.target!r}")
@@ -147,8 +144,8 @@ class Schedule:
         return ticks
 
     def data_for(self, moment: datetime) -> dict[str, Any]:
-        """The job data for a tick (or a manual run) at `moment`, validated against the queue's schema."""
-        return validate_data(self.target, self.make_data(_aware(moment).astimezone(self.zone)))
+        """The job data for a tick (or a manual run) at `moment`; job_data() also validates it."""
+        return self.make_data(_aware(moment).astimezone(self.zone))
 
     def _wall(self, instant: datetime) -> datetime:
         return instant.astimezone(self.zone).replace(tzinfo=None)
@@ -191,23 +188,24 @@ def _clock_change(zone: ZoneInfo, before: datetime, after: datetime) -> datetime
 
 
 # -- the table ---------------------------------------------------------------------------
-DEFAULT_SCHEDULES: tuple[Schedule, ...] = (
-    #        name                     cron          kind    target                           data
-    Schedule("daily-report",          "15 0 * * *", "job",  "dailyReports",                  previous_local_day, catch_up=True),
-    Schedule("credit-reconciliation", "0 2 * * *",  "job",  "creditReconciliation",          no_data,            catch_up=True),
-    Schedule("order-expiry-sweep",    "* * * * *",  "call", "processors.order_expiry.sweep", no_data,            catch_up=False),
-)  # fmt: skip
-
 OVERRIDABLE = ("cron", "tz", "enabled", "catch_up")
 
 
 def build_schedules(overrides: Mapping[str, Mapping[str, Any]] | None = None, *, default_tz: str = "UTC",
-                    base: Iterable[Schedule] = DEFAULT_SCHEDULES) -> dict[str, Schedule]:
-    """The schedule table by name, with overrides ({name: {cron, tz, enabled, catch_up}}) applied.
+                    base: Iterable[Schedule], queues: Iterable[str] | None = None) -> dict[str, Schedule]:
+    """The schedule table `base` by name, with overrides ({name: {cron, tz, enabled, catch_up}}) applied.
 
-    Raises ConfigError for an unknown schedule or setting, a bad cron, time zone or queue.
+    Raises ConfigError for an unknown schedule or setting, a bad cron or time zone, or a job
+    schedule whose queue is not in `queues` (when given).
     """
     overrides = overrides or {}
+    base = list(base)
+    if any(not isinstance(s, Schedule) for s in base):
+        raise ConfigError("schedule table rows must be Schedule")
+    known = None if queues is None else set(queues)
+    stray = [s for s in base if s.kind == "job" and known is not None and s.target not in known]
+    if stray:
+        raise ConfigError(f"schedule {stray[0].name}: unknown queue {stray[0].target!r}")
     table = {s.name: s for s in base}
     unknown = set(overrides) - set(table)
     if unknown:
@@ -224,9 +222,15 @@ def build_schedules(overrides: Mapping[str, Mapping[str, Any]] | None = None, *,
 
 
 def schedules_for(eng: Engine) -> dict[str, Schedule]:
-    """The table for this engine: SCHEDULER_TZ as the default zone, plus SCHEDULE_OVERRIDES once wired."""
+    """ENGINE_SCHEDULES's table for this engine: SCHEDULER_TZ as the default zone, SCHEDULE_OVERRIDES applied."""
+    base = load_object(eng.settings.engine_schedules, "ENGINE_SCHEDULES") if eng.settings.engine_schedules else ()
     return build_schedules(getattr(eng.settings, "schedule_overrides", None),
-                           default_tz=eng.settings.scheduler_tz or "UTC")
+                           default_tz=eng.settings.scheduler_tz or "UTC", base=base, queues=eng.table.names)
+
+
+def job_data(eng: Engine, schedule: Schedule, moment: datetime) -> dict[str, Any]:
+    """A job schedule's data for `moment`, validated against its queue's schema."""
+    return validate_data(eng, schedule.target, schedule.data_for(moment))
 
 
 def get_schedule(schedules: Mapping[str, Schedule], name: str) -> Schedule:
@@ -272,7 +276,7 @@ def enqueue_claimed(eng: Engine, schedule: Schedule, tick: datetime, *, ahead: b
     """Enqueue a claimed tick's job: at the tick time when `ahead`, else at once. Releases the claim on failure."""
     job_id = tick_job_id(schedule.name, tick_s(tick))
     try:
-        enqueue(eng, EnqueueRequest(schedule.target, schedule.data_for(tick), run_at=tick if ahead else None,
+        enqueue(eng, EnqueueRequest(schedule.target, job_data(eng, schedule, tick), run_at=tick if ahead else None,
                                     job_id=job_id))
     except Exception:
         eng.conn.delete(keys.schedule_tick(schedule.name, tick_s(tick)))
@@ -313,12 +317,6 @@ def _now(now: datetime | None) -> datetime:
     return datetime.now(UTC) if now is None else _aware(now)
 
 
-def _ms_iso(value: str | None, zone: ZoneInfo) -> str | None:
-    if not value:
-        return None
-    return datetime.fromtimestamp(int(value) / 1000, zone).isoformat()
-
-
 def list_schedules(eng: Engine, now: datetime | None = None, *,
                    schedules: Mapping[str, Schedule] | None = None) -> list[dict[str, Any]]:
     """Every schedule with its configuration and state; times are ISO in the schedule's zone."""
@@ -332,7 +330,7 @@ def list_schedules(eng: Engine, now: datetime | None = None, *,
             "name": s.name, "kind": s.kind, "target": s.target, "cron": s.cron, "tz": s.tz or "UTC",
             "enabled": enabled, "paused": is_paused(state), "catch_up": s.catch_up,
             "next_run": s.next_tick(now).astimezone(s.zone).isoformat() if enabled else None,
-            "last_run": _ms_iso(state.get("last_run_ms"), s.zone),
+            "last_run": ms_to_iso(state.get("last_run_ms"), s.zone),
             "last_job_id": state.get("last_job_id") or None,
         })
     return rows
@@ -381,7 +379,7 @@ def run_now(eng: Engine, name: str, now: datetime | None = None, *,
         eng.conn.hset(keys.schedule(name), "last_run_ms", now_ms)
         return None
     job_id = f"sched-{name}-now-{now_ms}"
-    enqueue(eng, EnqueueRequest(schedule.target, schedule.data_for(now), job_id=job_id))
+    enqueue(eng, EnqueueRequest(schedule.target, job_data(eng, schedule, now), job_id=job_id))
     eng.conn.hset(keys.schedule(name), mapping={"last_run_ms": now_ms, "last_job_id": job_id})
     return job_id
 

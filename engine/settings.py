@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Connection, timing and per-queue overrides. Field names map to upper-case env vars."""
+    """Connection, the application's tables, timing and overrides. Field names map to upper-case env vars."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
@@ -26,6 +26,13 @@ class Settings(BaseSettings):
     embedded_port: int = 6399  # the embedded Valkey's port when no server is configured
     scheduler_tz: str = "UTC"
 
+    # The application's queue table and schedules (module:attribute); the defaults are the platform's.
+    engine_queues: str = "processors.table:QUEUES"
+    engine_schedules: str = "processors.schedules:SCHEDULES"
+    # What `python -m engine run` starts beside the workers and the scheduler (module:attribute of a
+    # callable; see engine/runner.py); empty: nothing else.
+    engine_system: str = "processors.system:compose"
+
     # Per-queue overrides of the queue table, e.g. {"whatsapp": {"timeout_s": 60, "concurrency": 8}}
     queue_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
@@ -38,7 +45,16 @@ class Settings(BaseSettings):
     lease_ms: int = Field(default=10_000, ge=200, description="a job whose worker misses this long is recovered")
     reap_interval_ms: int = Field(default=2_000, ge=50)
 
-    # Enqueues are refused above this share of the server's maxmemory (none without a maxmemory).
+    # Alerts (engine/alerts.py, sent by the scheduler through engine/alert_delivery.py).
+    alert_webhook_url: str | None = Field(default=None, description="Slack-compatible incoming webhook")
+    alert_timeout_s: float = Field(default=2.0, gt=0, le=30, description="connect/read timeout of one POST")
+    alert_max_attempts: int = Field(default=5, ge=1, le=20)
+    alert_backoff_s: float = Field(default=1.0, gt=0, description="first retry wait; doubles, at most 5 min")
+    alert_budget_s: float = Field(default=2.0, gt=0, description="time one scheduler pass may spend sending")
+    alert_dead_letter_batch_s: float = Field(default=30.0, gt=0, description="one dead-letter message per queue per")
+    alert_history_max: int = Field(default=1_000, ge=10)
+    alert_history_days: float = Field(default=30.0, gt=0)
+    # Shared with admission control: used_memory above this share of maxmemory is "memory full".
     memory_high_water_ratio: float = Field(default=0.9, gt=0, le=1)
 
     @field_validator("redis_url")
@@ -47,6 +63,13 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
         return value
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _check_webhook(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("ALERT_WEBHOOK_URL must start with http:// or https://")
+        return value or None
 
     @cached_property
     def sentinel_hosts(self) -> list[tuple[str, int]]:

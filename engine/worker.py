@@ -14,14 +14,12 @@ import socket
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
 from typing import Any
 
 import redis
 from rq.timeouts import JobTimeoutException, TimerDeathPenalty, UnixSignalDeathPenalty
-from rq.utils import utcformat
 
-from . import jobctx, jobs, keys, metrics, retention
+from . import jobctx, jobs, keys, metrics, retention, worker_registry
 from .app import Engine, set_default_engine
 from .errors import JobTimeoutError, WorkerDiedError
 from .failures import handle_failure
@@ -125,11 +123,12 @@ class Worker:
     def _execute(self, taken: list) -> None:
         queue, job_id = taken[0].decode(), taken[1].decode()
         runs = int(taken[3])
-        job = jobs.RunningJob.from_raw(self.eng, job_id, queue,
-                                       {b"data": taken[5], b"jq_priority": taken[6], b"enqueued_at": taken[7]})
-        job.fields["jq_runs"] = str(runs)
+        F = keys.JobField
+        job = jobs.RunningJob.from_raw(self.eng, job_id, queue, {F.DATA.encode(): taken[5],
+                                       F.PRIORITY.encode(): taken[6], F.ENQUEUED_AT.encode(): taken[7]})
+        job.fields[F.RUNS] = str(runs)
         with self._lock:
-            self.member, self.current_queue = f"{job_id}|{self.name}", queue
+            self.member, self.current_queue = keys.member(job_id, self.name), queue
         member = self.member
         token = jobctx.bind(jobctx.JobContext(self.eng, job_id, queue, runs))
         started = time.perf_counter()
@@ -164,10 +163,9 @@ class Worker:
             summary = json.dumps(result, default=str)[:4000]
         except (TypeError, ValueError):
             summary = json.dumps(repr(result)[:4000])
-        ended = utcformat(datetime.now(timezone.utc))
         script_keys = [keys.active(queue), keys.job(job_id), keys.finished(queue), keys.attempts(job_id),
                        keys.job_log(job_id)]
-        args = [member, job_id, summary, self.eng.table[queue].keep_completed_s, f"{run_ms:.3f}", ended,
+        args = [member, job_id, summary, self.eng.table[queue].keep_completed_s, f"{run_ms:.3f}",
                 keys.metrics_prefix("m", queue)]
         if self.stopping:
             done = self._direct(self.eng.scripts.complete, script_keys, args)
@@ -196,21 +194,14 @@ class Worker:
     def _beat(self) -> None:
         with self._lock:
             member, queue = self.member, self.current_queue
-        ttl_s = max(2, self.eng.settings.lease_ms * 3 // 1000)
-        self.eng.scripts.heartbeat(
-            keys=[keys.active(queue), keys.WORKERS, keys.worker(self.name)],
-            args=[member, self.eng.settings.lease_ms, self.name, ttl_s, member.split("|")[0]])
+        if not worker_registry.heartbeat(self.eng, self.name, member, queue) and not self.stopping:
+            self._register()
 
     def _register(self) -> None:
-        """Write the worker's record (with its TTL, in one transaction). On a full server the heartbeat
-        thread keeps trying; the worker works (and heartbeats) meanwhile."""
-        pipe = self.eng.conn.pipeline(transaction=True)
-        pipe.hset(keys.worker(self.name), mapping={
-            "queues": ",".join(self.queues), "pid": os.getpid(), "host": socket.gethostname(),
-            "started_ms": int(time.time() * 1000), "current_job": ""})
-        pipe.expire(keys.worker(self.name), max(2, self.eng.settings.lease_ms * 3 // 1000))
+        """Register in our and RQ's worker registries. On a full server the heartbeat thread keeps trying;
+        the worker works (and heartbeats) meanwhile."""
         try:
-            pipe.execute()
+            worker_registry.register(self.eng, self.name, self.queues)
         except (OutOfMemory, redis.exceptions.ExecAbortError) as exc:
             self.oom.refused("registration", exc)
             return
@@ -219,8 +210,7 @@ class Worker:
 
     def _unregister(self) -> None:
         try:
-            self.eng.conn.zrem(keys.WORKERS, self.name)
-            self.eng.conn.delete(keys.worker(self.name))
+            worker_registry.unregister(self.eng, self.name, self.queues)
         except redis.RedisError:
             pass
 
@@ -265,13 +255,13 @@ def reap(eng: Engine, hooks: Hooks, worker_name: str) -> int:
     recovered = 0
     for i in range(0, len(found), 2):
         queue, member = names[int(found[i]) - 1], found[i + 1].decode()
-        job_id = member.split("|", 1)[0]
+        job_id, holder = keys.parse_member(member)
         raw = eng.conn.hgetall(keys.job(job_id))
         if not raw:
             eng.conn.zrem(keys.active(queue), member)
             continue
         job = jobs.RunningJob.from_raw(eng, job_id, queue, raw)
-        died = WorkerDiedError(f"worker {member.split('|', 1)[-1]} died or stopped heartbeating")
+        died = WorkerDiedError(f"worker {holder} died or stopped heartbeating")
         if handle_failure(eng, hooks, queue, job, member, died, job.fields, worker_name):
             recovered += 1
     return recovered

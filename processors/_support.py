@@ -5,12 +5,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from engine import helpers, jobctx
+from engine import jobctx
 from engine.app import Engine
 from engine.errors import PermanentError, ValidationError
 
 from domain.errors import DomainError, NotFound
 from domain.notices import Notice
+
+from . import helpers
 
 
 def job_engine() -> Engine | None:

@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine import helpers, jobctx
+from engine import jobctx
 
 from domain.clock import utcnow
 from domain.db import session_scope
@@ -14,6 +14,7 @@ from domain.expiry import ExpiryAction, expire_if_due, overdue_pending
 from domain.jobids import expiry_job_id
 from domain.settings import DomainSettings, resolve_settings
 
+from . import helpers
 from ._support import enqueue_notice, job_engine, parse_aware, permanent_domain_errors
 
 # The job is due by the queue server's clock; this host's clock may be a little behind.

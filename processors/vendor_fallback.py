@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from engine import helpers, jobctx
+from engine import jobctx
 
 from domain.clock import utcnow
 from domain.db import session_scope
@@ -13,6 +13,7 @@ from domain.fallback import FallbackAction, fall_back
 from domain.jobids import fallback_job_id
 from domain.settings import DomainSettings, resolve_settings
 
+from . import helpers
 from ._support import enqueue_notice, job_engine, permanent_domain_errors
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from engine import jobctx
 from engine.errors import PermanentError, ProviderBackPressure, ValidationError
-from engine.schemas import validate_data
+from engine.schemas import validate_with
 
 from domain import outbox
 from domain.clock import utcnow
@@ -14,13 +14,15 @@ from domain.db import session_scope
 from domain.settings import DomainSettings, resolve_settings
 from domain.whatsapp import SendError, make_provider
 
+from .schemas import WhatsAppData
+
 
 def run(phone: str, message: str, reference: str | None = None, *,
         settings: DomainSettings | None = None) -> dict[str, Any]:
     """Record the attempt under the job id, then send; a rerun of a sent job returns without sending."""
     settings = resolve_settings(settings)
     try:
-        data = validate_data("whatsapp", {"phone": phone, "message": message, "reference": reference})
+        data = validate_with(WhatsAppData, {"phone": phone, "message": message, "reference": reference})
     except ValidationError as exc:
         raise PermanentError(f"invalid message: {exc}") from exc
     phone, message, reference = data["phone"], data["message"], data.get("reference")

@@ -11,7 +11,7 @@ if not __package__:  # executed as a script by Streamlit: make the repository ro
 
 import streamlit as st
 
-from dashboard import core
+from dashboard import core, nav
 from dashboard.fmt import escape_md, fmt_pct, fmt_time
 from engine import monitoring
 
@@ -69,6 +69,7 @@ def _live() -> None:
         st.error(f"{len(alerting)} alert(s): " + "; ".join(f"{q}: {a}" for q, a in alerting), icon=":material/error:")
     else:
         st.success("No alerts.", icon=":material/check_circle:")
+    st.page_link(nav.path("pages/alerts.py"), label="Alerts sent and their history", icon=":material/notifications:")
     names = list(queues)
     for row in range(0, len(names), PER_ROW):
         cols = st.columns(PER_ROW)

@@ -82,7 +82,7 @@ def test_data_is_checked_by_the_engine_schema_too(client, monkeypatch):
     from engine import helpers
     from engine.errors import ValidationError
 
-    def refuse(queue, data):
+    def refuse(eng, queue, data):
         raise ValidationError("phone", "blocked number")
 
     monkeypatch.setattr(helpers, "validate_data", refuse)

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api_shim import create_app
-from engine import audit, helpers, keys
+from engine import audit, keys
 from engine.app import Engine
 from engine.audit import Actor
 from engine.embedded import start_embedded
@@ -23,6 +23,7 @@ from engine.operator import Operator
 from engine.settings import Settings
 from engine.scheduler import Scheduler
 from engine.worker import reap
+from processors import helpers
 from tests.conftest import FAST
 from tests.engine.support import FUNCS, ROOT, spawn_worker, thread_workers, wait_until, worker_env
 

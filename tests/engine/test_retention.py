@@ -9,7 +9,7 @@ from collections import Counter
 
 from engine import dead_letters, keys, retention
 from engine.enqueue import EnqueueRequest, enqueue, enqueue_many
-from engine.queues import QUEUE_NAMES
+from processors.table import QUEUE_NAMES
 from tests.engine.support import FUNCS, spawn_worker, thread_workers, wait_until
 
 SHORT = {"keep_completed_s": 1, "keep_failed_s": 1, "rate_limit_per_min": 1_000_000}
@@ -18,7 +18,7 @@ OVERRIDES = {q: {**SHORT, "func": f"{FUNCS}.ok"} for q in QUEUE_NAMES}
 OVERRIDES["orderExpiry"]["func"] = f"{FUNCS}.fail_first_run"
 OVERRIDES["vendorFallback"]["func"] = f"{FUNCS}.permanent"
 
-ONE_ID = ("rq:job:", "jq:attempts:", "jq:log:", "jq:worker:", "jq:fgroup:", "jq:dlq:entry:", "jq:dlq:group:")
+ONE_ID = ("rq:job:", "jq:attempts:", "jq:log:", "rq:worker:", "jq:fgroup:", "jq:dlq:entry:", "jq:dlq:group:")
 
 
 def pattern(key: str) -> str:

@@ -4,7 +4,8 @@ import pytest
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from engine import helpers, keys
+from engine import keys
+from processors import helpers
 from engine.errors import UnknownQueueError, ValidationError
 
 
