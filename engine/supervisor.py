@@ -102,7 +102,9 @@ class Supervisor:
                 child.proc.kill()
                 child.proc.wait()
             child.exit_codes.append(child.proc.returncode)
-        return 0 if all(c.exit_codes and c.exit_codes[-1] == 0 for c in self.children) else 1
+        # a child our stop signal ended before it installed its own handler counts as a clean stop
+        clean = (0, -signal.SIGTERM) if self.stopping else (0,)
+        return 0 if all(c.exit_codes and c.exit_codes[-1] in clean for c in self.children) else 1
 
     def stop(self) -> None:
         self._on_signal(signal.SIGTERM, None)
