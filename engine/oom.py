@@ -18,6 +18,11 @@ log = logging.getLogger("engine.oom")
 OutOfMemory = redis.exceptions.OutOfMemoryError
 
 
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for the server's OOM refusal (the engine's ServerError for it included)."""
+    return isinstance(exc, OutOfMemory)
+
+
 class OomEpisode:
     """One process's view of the server being full: logs the start and the end of each episode once."""
 
