@@ -198,3 +198,15 @@ def test_the_scheduler_backs_off_on_a_full_server_logs_once_and_plans_its_ticks_
     messages = [r.getMessage() for r in caplog.records if r.name.startswith("engine")]
     assert sum("out of memory" in m for m in messages) == 1 and sum("has room again" in m for m in messages) == 1
     assert not any(r.exc_info for r in caplog.records)
+
+
+def test_any_other_write_refused_over_maxmemory_answers_503_server_full(small_server):
+    eng = engine_on(small_server)
+    client = TestClient(create_app(eng, api_keys=f"bot:write:{WRITE_KEY}"), raise_server_exceptions=False)
+    eng.conn.config_set("maxmemory", int(eng.conn.info("memory")["used_memory"]) - 400_000)
+    try:
+        response = client.post("/api/v1/queue/queues/whatsapp/pause", headers={"X-API-Key": WRITE_KEY})
+    finally:
+        eng.conn.config_set("maxmemory", 0)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert response.json()["error"]["code"] == "server_full"
