@@ -121,3 +121,8 @@ def schedule(name: str) -> str:
 
 def schedule_tick(name: str, tick_s: int) -> str:
     return f"{JQ}:sched:{name}:tick:{tick_s}"
+
+
+def schedule_inflight(name: str) -> str:
+    """Call ticks claimed and not finished: member tick_s, score the claim's lease end (ms)."""
+    return f"{JQ}:sched:{name}:inflight"
