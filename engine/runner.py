@@ -74,6 +74,7 @@ def run_system() -> int:
         children.append(Child("scheduler", [PY, "-m", "engine", "scheduler"]))
         if _has("domain"):
             subprocess.run([PY, "-m", "domain", "seed"], check=False)
+            children.append(Child("outbox relay", [PY, "-m", "processors.outbox_relay"]))
         if _has("api_shim"):
             children.append(Child("api", [PY, "-m", "api_shim", "--host", "127.0.0.1", "--port", "8000"]))
         if _has("dashboard.users"):
