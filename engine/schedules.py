@@ -34,7 +34,7 @@ from .errors import ConfigError, ConflictError, EngineError, NotFoundError, Vali
 from .job_ops import remove_job
 from .queues import QUEUE_NAMES
 from .schemas import validate_data
-from .ticks import run_call, tick_job_id, tick_s  # noqa: F401  (re-exported)
+from .ticks import run_call, tick_job_id, tick_s
 
 log = logging.getLogger("engine.scheduler")
 

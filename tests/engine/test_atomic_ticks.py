@@ -17,7 +17,7 @@ import pytest
 from engine import keys
 from engine.errors import ConfigError
 from engine.scheduler import Scheduler, tick
-from engine.ticks import CRASH_EXIT, CRASH_POINTS, tick_job_id
+from engine.ticks import CRASH_EXIT, CRASH_POINTS
 from tests.engine import tick_proc
 
 ROOT = Path(__file__).resolve().parents[2]
