@@ -34,7 +34,9 @@ class SoakConfig:
     delay_scale: float = 0.05
     retries: int = 8  # per queue, so that fault-induced runs rarely exhaust a healthy job's budget
     fault_gap_s: tuple[float, float] = (0.15, 0.7)
-    tick_scale: float = 12.0  # the schedulers' clock runs this much faster: a minute cron ticks every 5 s
+    # The schedulers' clock runs this much faster: a minute cron ticks every 7.5 s. A tick is missed only
+    # when no scheduler can make a pass for a whole tick interval (then only the latest runs: catch_up).
+    tick_scale: float = 8.0
     outbox_rows: int = 600  # committed to the business database over the producing phase, relayed to the queue
     relay_interval_s: float = 0.3
     call_lease_ms: int = 3000  # a call tick whose scheduler died mid-call is re-run after this

@@ -9,6 +9,7 @@ tick id (a call killed mid-run is re-run at least once).
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
 from datetime import datetime, timedelta, timezone
@@ -58,8 +59,9 @@ def record(now: datetime, tick_id: str) -> None:
 
 
 def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     scale, wall0 = float(os.environ["SOAK_TICK_SCALE"]), float(os.environ["SOAK_TICK_WALL0"])
-    eng = Engine.from_settings(Settings())
+    eng = Engine.from_settings(Settings(), check=False)  # a server down at start is retried by the loop
     set_default_engine(eng)
     Scheduler(eng, SCHEDULES, interval_s=0.05, retry_s=0.2, clock=lambda: virtual_now(scale, wall0)).run()
 

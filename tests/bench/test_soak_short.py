@@ -30,7 +30,7 @@ def test_short_soak_loses_and_duplicates_nothing(tmp_path):
     for fault, injected in report.faults.items():
         assert injected >= 1, f"{fault} was never injected: {report.faults}"
     assert sum(report.scheduler_crashes_at_step.values()) >= 1  # a scheduler really died mid-tick
-    assert report.ticks["ticks_expected"] >= 2 and report.ticks_missed == 0, report.ticks
+    assert report.ticks["ticks_expected"] >= 1 and report.ticks_missed == 0, report.ticks
     assert report.ticks["job_ticks_enqueued_twice"] == 0
     assert report.outbox == {"outbox_rows_committed": 300, "outbox_rows_lost": 0, "outbox_jobs_enqueued_twice": 0,
                              "outbox_rows_unsent": 0}
