@@ -36,11 +36,13 @@ from engine.settings import Settings
 from bench.soaklib import outbox, ticks
 from bench.soaklib.faults import Chaos, tick_env
 from bench.soaklib.plan import Producer, SoakConfig, engine_settings, plan_jobs, settings_env
-from bench.soaklib.procs import Server, free_port, stop_children
+from bench.soaklib.procs import Child, Server, child_env, exit_record, free_port, stop_children
 from bench.soaklib.report import SoakReport, format_report
 from bench.soaklib.verify import residue, settled, verify
 
-__all__ = ["SoakConfig", "SoakReport", "format_report", "plan_jobs", "run_soak", "main"]
+# bench/sentinel_failover.py starts its processes with these
+__all__ = ["SoakConfig", "SoakReport", "format_report", "plan_jobs", "run_soak", "main",
+           "Child", "Server", "child_env", "exit_record", "free_port", "settings_env", "stop_children"]
 
 
 def _settled(eng: Engine, plan: dict, producer: Producer, rows: outbox.OutboxProducer, url: str) -> bool:
