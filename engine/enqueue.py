@@ -101,3 +101,9 @@ def enqueue_many(eng: Engine, requests: list[EnqueueRequest]) -> list[Job]:
         eng.scripts.enqueue(keys=script_keys, args=args, client=pipe)
     pipe.execute()
     return [job for job, _k, _a in prepared]
+
+
+def script_call(eng: Engine, req: EnqueueRequest) -> tuple[list[str], list[Any]]:
+    """The enqueue step's keys and args, validated, for scripts that compose it (a schedule's tick)."""
+    _job, script_keys, args = _prepare(eng, req)
+    return script_keys, args

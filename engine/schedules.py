@@ -19,7 +19,6 @@ time-zone handling runs a "30 2 * * *" schedule twice on the fall-back day.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import logging
 import re
 from dataclasses import dataclass
@@ -37,12 +36,12 @@ from .errors import ConfigError, ConflictError, EngineError, NotFoundError, Vali
 from .job_ops import remove_job
 from .loading import load_object
 from .schemas import validate_data
+from .ticks import run_call, tick_job_id, tick_s
 
 log = logging.getLogger("engine.scheduler")
 
 Kind = Literal["job", "call"]
 UTC = timezone.utc
-CLAIM_TTL_S = 3 * 86400  # a tick's claim lives this long past the tick
 LOOKAHEAD_S = 60  # job ticks due within this many seconds are enqueued ahead (the next one always is)
 _NEAR = timedelta(hours=3)  # clock changes larger than this are not handled specially
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -241,15 +240,6 @@ def get_schedule(schedules: Mapping[str, Schedule], name: str) -> Schedule:
 
 
 # -- server state ------------------------------------------------------------------------
-def tick_s(moment: datetime) -> int:
-    return int(moment.timestamp())
-
-
-def tick_job_id(name: str, tick: int) -> str:
-    """Deterministic, so that a tick enqueued twice is still one job."""
-    return f"sched-{name}-{tick}"
-
-
 def read_state(eng: Engine, name: str) -> dict[str, str]:
     return {k.decode(): v.decode() for k, v in eng.conn.hgetall(keys.schedule(name)).items()}
 
@@ -266,24 +256,6 @@ def advance(eng: Engine, name: str, field: str, value: int, **also: Any) -> bool
     return bool(eng.scripts.schedule_advance(keys=[keys.schedule(name)], args=args))
 
 
-def claim(eng: Engine, name: str, tick: int, now: datetime) -> int:
-    """Claim one tick for this scheduler: 1 claimed, 0 another scheduler has it, -1 paused."""
-    ttl = CLAIM_TTL_S + max(0, tick - tick_s(now))
-    return int(eng.scripts.schedule_claim(keys=[keys.schedule(name), keys.schedule_tick(name, tick)], args=[ttl]))
-
-
-def enqueue_claimed(eng: Engine, schedule: Schedule, tick: datetime, *, ahead: bool) -> str:
-    """Enqueue a claimed tick's job: at the tick time when `ahead`, else at once. Releases the claim on failure."""
-    job_id = tick_job_id(schedule.name, tick_s(tick))
-    try:
-        enqueue(eng, EnqueueRequest(schedule.target, job_data(eng, schedule, tick), run_at=tick if ahead else None,
-                                    job_id=job_id))
-    except Exception:
-        eng.conn.delete(keys.schedule_tick(schedule.name, tick_s(tick)))
-        raise
-    return job_id
-
-
 def withdraw(eng: Engine, schedule: Schedule, tick: int) -> None:
     """Remove a tick's pre-enqueued job and its claim (so that a resumed schedule enqueues it again)."""
     try:
@@ -294,22 +266,6 @@ def withdraw(eng: Engine, schedule: Schedule, tick: int) -> None:
         log.warning("schedule %s: the job of tick %s is already running; left alone", schedule.name, tick)
         return
     eng.conn.delete(keys.schedule_tick(schedule.name, tick))
-
-
-def run_call(schedule: Schedule, tick: datetime) -> bool:
-    """Call the schedule's function with now=<tick in UTC>; log and return False if it is missing or raises."""
-    module, _, attr = schedule.target.rpartition(".")
-    try:
-        func = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as exc:
-        log.error("schedule %s: cannot import %s: %s", schedule.name, schedule.target, exc)
-        return False
-    try:
-        func(now=tick.astimezone(UTC))
-    except Exception:
-        log.exception("schedule %s: %s raised", schedule.name, schedule.target)
-        return False
-    return True
 
 
 # -- operations ----------------------------------------------------------------------------
@@ -374,7 +330,7 @@ def run_now(eng: Engine, name: str, now: datetime | None = None, *,
     now = _now(now)
     now_ms = int(now.timestamp() * 1000)
     if schedule.kind == "call":
-        if not run_call(schedule, now):
+        if not run_call(name, schedule.target, now):
             raise EngineError(f"schedule {name!r}: {schedule.target} failed; see the scheduler log")
         eng.conn.hset(keys.schedule(name), "last_run_ms", now_ms)
         return None

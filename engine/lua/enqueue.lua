@@ -3,6 +3,7 @@
 -- ARGV: job_id, run_at_ms (0 = none), delay_ms (0 = none), field, value, ...
 -- Returns {1, status} when created, {0, status} when a job with this id exists: pending, or finished
 -- and still kept. So a producer that re-sends an enqueue after a lost reply never runs a job twice.
+local function enqueue_job(KEYS, ARGV)
 local now = server_now_ms()
 local existing = redis.call('HGET', KEYS[1], 'status')
 if existing then
@@ -28,3 +29,4 @@ redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('LPUSH', KEYS[4], '1')
 redis.call('LTRIM', KEYS[4], 0, 999)
 return {1, 'queued'}
+end
