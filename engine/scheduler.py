@@ -31,7 +31,8 @@ from .alert_delivery import AlertDuty
 from .app import Engine, set_default_engine
 from .errors import ValidationError
 from .hooks import Hooks
-from .schedules import Schedule, advance, is_paused, job_data, read_state, schedules_for, withdraw
+from .schedule_state import advance, is_paused, read_state, withdraw
+from .schedules import Schedule, job_data, schedules_for
 from .ticks import (check_crash_point, claim_and_enqueue, claim_call, crash_point, finish_call, run_call, tick_job_id,
                     tick_s, unfinished_calls)
 from .worker import maintain

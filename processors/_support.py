@@ -11,7 +11,6 @@ from engine.errors import PermanentError
 
 from domain.errors import DomainError, NotFound
 
-from . import helpers
 
 
 def job_engine() -> Engine | None:

@@ -14,7 +14,8 @@ import redis
 
 from engine.app import Engine, set_default_engine
 from engine.scheduler import Scheduler
-from engine.schedules import Schedule, previous_local_day
+from engine.schedules import Schedule
+from processors.schedules import previous_local_day
 from engine.settings import Settings
 
 CLOCK = "test:tick:clock"
