@@ -124,3 +124,14 @@ def discrepancies(url: str, run_id: int) -> list[dict[str, Any]]:
                  "stored": _money(d.stored), "difference": _money(d.difference), "alerted": d.alerted}
                 for d, name in rows]
     return _read(url, read)
+
+
+def outbox_lag(url: str) -> dict[str, Any]:
+    """The job outbox's lag for the Overview page: unsent rows, the oldest one's age (s), refused rows."""
+    from domain.clock import utcnow
+    from domain.job_outbox import lag
+
+    def read(session: Session) -> dict[str, Any]:
+        found = lag(session, utcnow())
+        return {"unsent": found.unsent, "oldest_age_s": found.oldest_age_s, "refused": found.refused}
+    return _read(url, read)

@@ -141,7 +141,6 @@ class AlertDuty:
         try:
             new += alerts.condition_changes(eng, now_ms)
             new += alerts.dead_letter_batches(eng, now_ms)
-            new += alerts.unenqueued_ticks(eng, self.schedules, now_ms)
             queue_alerts(eng, new)
             if eng.settings.alert_webhook_url:
                 self.last_report = deliver(eng, self.client, now_ms, started + budget)

@@ -5,7 +5,8 @@ monitoring.conditions (dead-letter growth, SLA breach, no live worker while jobs
 memory above its high-water mark, and a call schedule whose last tick raised. A condition fires once
 (HSETNX on keys.ALERTS_FIRING) however many schedulers see it, and resolves once (HDEL).
 Events (sent once): dead-lettered jobs, per queue, the first at once and then at most one batch per
-alert_dead_letter_batch_s; a schedule tick that was missed, or claimed and never enqueued.
+alert_dead_letter_batch_s; a schedule tick that was missed (a job tick's claim and enqueue are one
+step, engine/ticks.py, so a claimed tick always has its job).
 Sending is engine/alert_delivery.py's job; nothing here talks to the network.
 """
 from __future__ import annotations
@@ -13,19 +14,16 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
 from . import keys, monitoring
 from .clock import ms_to_iso, server_ms
 from .app import Engine
-from .schedules import tick_job_id, tick_s
 
 QUEUE_CONDITIONS = ("dead_letter_growth", "sla_breach", "no_workers")
 CONDITIONS = (*QUEUE_CONDITIONS, "memory_high")  # evaluated each check; schedule_failed follows the ticks
 FIRST_IDS = 10  # job ids named in one dead-letter message
 SEEN_TTL_S = 3 * 86400
-CLAIM_CHECK_S = (60, 6 * 3600)  # a claimed job tick this old without its job is reported
 ICON = {"firing": ":rotating_light:", "resolved": ":white_check_mark:"}
 
 
@@ -180,34 +178,13 @@ def from_actions(eng: Engine, actions: Iterable[Any], now_ms: int) -> list[Alert
             why = "raised" if action.what == "call_failed" else "could not be planned (see the scheduler log)"
             alert = _fire(eng, f"schedule_failed:{name}", {"kind": "schedule_failed", "schedule": name, "count": 1,
                                                              "text": f"schedule {name}: its tick {why}"}, now_ms)
-        elif action.what in ("called", "planned", "caught_up"):
+        elif action.what in ("called", "re-called", "planned", "caught_up"):
             alert = _resolve(eng, f"schedule_failed:{name}", eng.conn.hget(keys.ALERTS_FIRING,
                                                                            f"schedule_failed:{name}"), now_ms)
         else:
             alert = None
         if alert:
             out.append(alert)
-    return out
-
-
-def unenqueued_ticks(eng: Engine, schedules: Mapping[str, Any], now_ms: int) -> list[Alert]:
-    """Job ticks whose claim is older than their due time but whose job was never enqueued."""
-    now = datetime.fromtimestamp(now_ms / 1000, timezone.utc)
-    out = []
-    for s in schedules.values():
-        if not s.enabled or s.kind != "job":
-            continue
-        prev = s.prev_tick(now)
-        if prev is None or not CLAIM_CHECK_S[0] <= (now - prev).total_seconds() <= CLAIM_CHECK_S[1]:
-            continue
-        tick = tick_s(prev)
-        pipe = eng.conn.pipeline(transaction=False)
-        pipe.exists(keys.schedule_tick(s.name, tick))
-        pipe.exists(keys.job(tick_job_id(s.name, tick)))
-        claimed, enqueued = pipe.execute()
-        if claimed and not enqueued:
-            if alert := _missed(eng, s.name, tick, "was claimed but its job was never enqueued", now_ms):
-                out.append(alert)
     return out
 
 

@@ -122,3 +122,9 @@ def enqueue_many(eng: Engine, requests: list[EnqueueRequest]) -> list[Job]:
         used = None if isinstance(refused[0], Exception) else int(refused[0][1])
         raise ServerFullError(used, prepared[0][2][3], accepted=accepted)
     return [job for job, _k, _a in prepared]
+
+
+def script_call(eng: Engine, req: EnqueueRequest) -> tuple[list[str], list[Any]]:
+    """The enqueue step's keys and args, validated, for scripts that compose it (a schedule's tick)."""
+    _job, script_keys, args = _prepare(eng, req)
+    return script_keys, args

@@ -215,3 +215,8 @@ ALERTS_LOCK = f"{JQ}:alerts:lock"  # string+TTL: the scheduler running the alert
 def alert_seen(event_key: str) -> str:
     """Set with a TTL once a one-off event (a schedule tick missed or failed) was raised."""
     return f"{JQ}:alerts:seen:{event_key}"
+
+
+def schedule_inflight(name: str) -> str:
+    """Call ticks claimed and not finished: member tick_s, score the claim's lease end (ms)."""
+    return f"{JQ}:sched:{name}:inflight"

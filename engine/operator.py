@@ -105,17 +105,17 @@ class Operator:
 
     # schedules
     def pause_schedule(self, name: str) -> None:
-        from . import schedules
+        from . import schedule_state as schedules
 
         return self._do("schedule_pause", lambda: schedules.pause_schedule(self.eng, name), target=name)
 
     def resume_schedule(self, name: str) -> None:
-        from . import schedules
+        from . import schedule_state as schedules
 
         return self._do("schedule_resume", lambda: schedules.resume_schedule(self.eng, name), target=name)
 
     def run_schedule_now(self, name: str) -> str | None:
-        from . import schedules
+        from . import schedule_state as schedules
 
         return self._do("schedule_run_now", lambda: schedules.run_now(self.eng, name), target=name)
 

@@ -1,11 +1,13 @@
 """The scheduler process: every ~0.5 s one pass over the schedule table, plus the reaper.
 
-Any number of scheduler processes may run. Each tick is claimed with SET NX on its own key and
-only the claimer acts, so a tick runs once however many schedulers see it:
+Any number of scheduler processes may run. Each tick is claimed on its own key and only the
+claimer acts, so a tick runs once however many schedulers see it (engine/ticks.py):
 
 * job schedules are enqueued ahead of time as delayed jobs (run_at = the tick, job id
-  `sched-<name>-<tick_s>`), so the engine's delayed-job path starts them on time;
-* call schedules run in this process once the tick is due.
+  `sched-<name>-<tick_s>`), claim and enqueue in one atomic step, so the engine's delayed-job path
+  starts them on time and a kill never loses a tick;
+* call schedules run in this process once the tick is due, under a leased claim: a run that dies
+  is re-run by a later pass (at least once, with its tick id); a finished one never again.
 
 State per schedule (hash keys.schedule(name)): next_tick_s is the furthest tick already planned
 (job) or the next one to run (call); last_tick_s the latest tick dealt with (run or skipped);
@@ -30,8 +32,10 @@ from .app import Engine, set_default_engine
 from .errors import ServerFullError, ValidationError
 from .hooks import Hooks
 from .oom import OomEpisode, OutOfMemory
-from .schedules import (Schedule, advance, claim, enqueue_claimed, is_paused, read_state, run_call, schedules_for,
-                        tick_job_id, tick_s, withdraw)
+from .schedule_state import advance, is_paused, read_state, withdraw
+from .schedules import Schedule, job_data, schedules_for
+from .ticks import (check_crash_point, claim_and_enqueue, claim_call, crash_point, finish_call, run_call, tick_job_id,
+                    tick_s, unfinished_calls)
 from .worker import maintain
 
 log = logging.getLogger("engine.scheduler")
@@ -43,7 +47,7 @@ ON_TIME_S = 10.0  # a call tick noticed later than this counts as missed (it run
 
 @dataclass(frozen=True)
 class Action:
-    """What one pass did for one tick: planned, caught_up, missed, called, call_failed or error."""
+    """What one pass did for one tick: planned, caught_up, missed, called, re-called, call_failed or error."""
 
     schedule: str
     what: str
@@ -103,12 +107,14 @@ def _job_pass(eng: Engine, schedule: Schedule, now: datetime) -> list[Action]:
                 advance(eng, name, "last_tick_s", prev_s, last_run_ms=prev_s * 1000,
                         last_job_id=tick_job_id(name, prev_s))
             elif prev_s > planned and schedule.catch_up:  # missed while no scheduler ran
-                won = claim(eng, name, prev_s, now)
+                crash_point(eng, "before-claim")
+                won, job_id = claim_and_enqueue(eng, name, schedule.target, job_data(eng, schedule, prev), prev, now,
+                                                ahead=False)
+                crash_point(eng, "after-enqueue")
                 if won == -1:
                     return actions
+                advance(eng, name, "last_tick_s", prev_s, last_run_ms=_ms(now), last_job_id=job_id)
                 if won == 1:
-                    job_id = enqueue_claimed(eng, schedule, prev, ahead=False)
-                    advance(eng, name, "last_tick_s", prev_s, last_run_ms=_ms(now), last_job_id=job_id)
                     actions.append(Action(name, "caught_up", prev_s, job_id))
             else:  # missed without catch-up, or before this schedule was first planned
                 advance(eng, name, "last_tick_s", prev_s)
@@ -119,11 +125,13 @@ def _job_pass(eng: Engine, schedule: Schedule, now: datetime) -> list[Action]:
         up_s = tick_s(upcoming)
         if planned is not None and up_s <= planned:
             continue
-        won = claim(eng, name, up_s, now)
+        crash_point(eng, "before-claim")
+        won, job_id = claim_and_enqueue(eng, name, schedule.target, job_data(eng, schedule, upcoming), upcoming, now,
+                                        ahead=True)
+        crash_point(eng, "after-enqueue")
         if won == -1:
             break
         if won == 1:
-            job_id = enqueue_claimed(eng, schedule, upcoming, ahead=True)
             if is_paused(read_state(eng, name)):  # paused meanwhile: take it back
                 withdraw(eng, schedule, up_s)
                 break
@@ -131,6 +139,7 @@ def _job_pass(eng: Engine, schedule: Schedule, now: datetime) -> list[Action]:
         furthest = up_s
     if furthest is not None:
         advance(eng, name, "next_tick_s", furthest)
+        crash_point(eng, "after-advance")
     return actions
 
 
@@ -142,6 +151,10 @@ def _call_pass(eng: Engine, schedule: Schedule, now: datetime) -> list[Action]:
         return []
     planned, last, prev, prev_s = loaded
     actions: list[Action] = []
+    for abandoned in unfinished_calls(eng, name):  # claimed by a scheduler that died mid-call
+        if claim_call(eng, name, abandoned, now) == 1:
+            actions.append(_run_claimed(eng, schedule, datetime.fromtimestamp(abandoned, timezone.utc), now,
+                                        rerun=True))
     if planned is not None:
         if prev_s is not None and prev_s >= planned and (last is None or prev_s > last):
             late = (now - prev).total_seconds() > ON_TIME_S
@@ -149,15 +162,25 @@ def _call_pass(eng: Engine, schedule: Schedule, now: datetime) -> list[Action]:
                 advance(eng, name, "last_tick_s", prev_s)
                 actions.append(Action(name, "missed", prev_s))
             else:
-                won = claim(eng, name, prev_s, now)
+                crash_point(eng, "before-call-claim")
+                won = claim_call(eng, name, prev_s, now)
                 if won == -1:
                     return actions
                 if won == 1:
-                    ok = run_call(schedule, prev)
-                    advance(eng, name, "last_tick_s", prev_s, last_run_ms=_ms(now))
-                    actions.append(Action(name, "called" if ok else "call_failed", prev_s))
+                    actions.append(_run_claimed(eng, schedule, prev, now))
     advance(eng, name, "next_tick_s", tick_s(schedule.next_tick(now)))
     return actions
+
+
+def _run_claimed(eng: Engine, schedule: Schedule, tick: datetime, now: datetime, *, rerun: bool = False) -> Action:
+    """Run a claimed call tick and mark it done; a kill before the mark leaves it for a re-run."""
+    crash_point(eng, "call-claimed")
+    ok = run_call(schedule.name, schedule.target, tick)
+    crash_point(eng, "call-returned")
+    finish_call(eng, schedule.name, tick_s(tick), now)
+    crash_point(eng, "call-done")
+    what = ("re-called" if rerun else "called") if ok else "call_failed"
+    return Action(schedule.name, what, tick_s(tick))
 
 
 def _ms(moment: datetime) -> int:
@@ -170,6 +193,7 @@ class Scheduler:
     def __init__(self, eng: Engine, schedules: Mapping[str, Schedule] | None = None, *,
                  interval_s: float = PASS_INTERVAL_S, retry_s: float = RETRY_AFTER_S,
                  clock: Callable[[], datetime] | None = None):
+        check_crash_point(eng.settings.scheduler_crash_at)
         self.eng = eng
         self.schedules = schedules if schedules is not None else schedules_for(eng)
         self.interval_s = interval_s
@@ -223,7 +247,7 @@ class Scheduler:
                     return 1
                 self._stop.wait(self.retry_s)
                 continue
-            except (OutOfMemory, ServerFullError) as exc:  # a claimed tick was released; it runs once there is room
+            except (OutOfMemory, ServerFullError) as exc:  # nothing was claimed: the tick runs once there is room
                 delay = self.oom.refused("schedule pass", exc)
                 if once:
                     return 1

@@ -19,7 +19,6 @@ time-zone handling runs a "30 2 * * *" schedule twice on the fall-back day.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import logging
 import re
 from dataclasses import dataclass
@@ -29,12 +28,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
-from . import keys
 from .app import Engine
-from .clock import ms_to_iso
-from .enqueue import EnqueueRequest, enqueue
-from .errors import ConfigError, ConflictError, EngineError, NotFoundError, ValidationError
-from .job_ops import remove_job
+from .errors import ConfigError, NotFoundError, ValidationError
 from .loading import load_object
 from .schemas import validate_data
 
@@ -42,7 +37,6 @@ log = logging.getLogger("engine.scheduler")
 
 Kind = Literal["job", "call"]
 UTC = timezone.utc
-CLAIM_TTL_S = 3 * 86400  # a tick's claim lives this long past the tick
 LOOKAHEAD_S = 60  # job ticks due within this many seconds are enqueued ahead (the next one always is)
 _NEAR = timedelta(hours=3)  # clock changes larger than this are not handled specially
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -105,7 +99,7 @@ class Schedule:
     # -- tick arithmetic ---------------------------------------------------------------
     def next_tick(self, after: datetime) -> datetime:
         """The first tick strictly after `after` (aware), in UTC (see _instants for why not local)."""
-        after = _aware(after).astimezone(UTC)
+        after = as_aware(after).astimezone(UTC)
         wall = self._wall(after)
         near = _offset(self.zone, after) != _offset(self.zone, after + _NEAR)  # the clock changes soon
         it = croniter(self.cron, wall - _NEAR if near else wall)
@@ -120,7 +114,7 @@ class Schedule:
 
     def prev_tick(self, at: datetime) -> datetime | None:
         """The latest tick at or before `at` (aware), in UTC, or None when there is none within a year."""
-        at = _aware(at).astimezone(UTC)
+        at = as_aware(at).astimezone(UTC)
         wall = self._wall(at)
         near = _offset(self.zone, at - _NEAR) != _offset(self.zone, at)  # the clock changed lately
         it = croniter(self.cron, wall + _NEAR if near else wall + timedelta(seconds=1))
@@ -138,14 +132,14 @@ class Schedule:
     def upcoming(self, now: datetime, lookahead_s: float = LOOKAHEAD_S) -> list[datetime]:
         """The ticks to have enqueued at `now`: the next one, and any others within the look-ahead."""
         ticks = [self.next_tick(now)]
-        horizon = _aware(now) + timedelta(seconds=lookahead_s)
+        horizon = as_aware(now) + timedelta(seconds=lookahead_s)
         while (following := self.next_tick(ticks[-1])) <= horizon:
             ticks.append(following)
         return ticks
 
     def data_for(self, moment: datetime) -> dict[str, Any]:
         """The job data for a tick (or a manual run) at `moment`; job_data() also validates it."""
-        return self.make_data(_aware(moment).astimezone(self.zone))
+        return self.make_data(as_aware(moment).astimezone(self.zone))
 
     def _wall(self, instant: datetime) -> datetime:
         return instant.astimezone(self.zone).replace(tzinfo=None)
@@ -164,7 +158,7 @@ class Schedule:
         return [first]
 
 
-def _aware(moment: datetime) -> datetime:
+def as_aware(moment: datetime) -> datetime:
     if not isinstance(moment, datetime) or moment.tzinfo is None:
         raise ValidationError("now", "must be a timezone-aware datetime")
     return moment
@@ -241,145 +235,3 @@ def get_schedule(schedules: Mapping[str, Schedule], name: str) -> Schedule:
 
 
 # -- server state ------------------------------------------------------------------------
-def tick_s(moment: datetime) -> int:
-    return int(moment.timestamp())
-
-
-def tick_job_id(name: str, tick: int) -> str:
-    """Deterministic, so that a tick enqueued twice is still one job."""
-    return f"sched-{name}-{tick}"
-
-
-def read_state(eng: Engine, name: str) -> dict[str, str]:
-    return {k.decode(): v.decode() for k, v in eng.conn.hgetall(keys.schedule(name)).items()}
-
-
-def is_paused(state: Mapping[str, str]) -> bool:
-    return state.get("enabled") == "0"
-
-
-def advance(eng: Engine, name: str, field: str, value: int, **also: Any) -> bool:
-    """Set `field` to `value` (and the `also` fields) unless the stored value is larger."""
-    args: list[Any] = [field, value]
-    for key, extra in also.items():
-        args += [key, extra]
-    return bool(eng.scripts.schedule_advance(keys=[keys.schedule(name)], args=args))
-
-
-def claim(eng: Engine, name: str, tick: int, now: datetime) -> int:
-    """Claim one tick for this scheduler: 1 claimed, 0 another scheduler has it, -1 paused."""
-    ttl = CLAIM_TTL_S + max(0, tick - tick_s(now))
-    return int(eng.scripts.schedule_claim(keys=[keys.schedule(name), keys.schedule_tick(name, tick)], args=[ttl]))
-
-
-def enqueue_claimed(eng: Engine, schedule: Schedule, tick: datetime, *, ahead: bool) -> str:
-    """Enqueue a claimed tick's job: at the tick time when `ahead`, else at once. Releases the claim on failure."""
-    job_id = tick_job_id(schedule.name, tick_s(tick))
-    try:
-        enqueue(eng, EnqueueRequest(schedule.target, job_data(eng, schedule, tick), run_at=tick if ahead else None,
-                                    job_id=job_id))
-    except Exception:
-        eng.conn.delete(keys.schedule_tick(schedule.name, tick_s(tick)))
-        raise
-    return job_id
-
-
-def withdraw(eng: Engine, schedule: Schedule, tick: int) -> None:
-    """Remove a tick's pre-enqueued job and its claim (so that a resumed schedule enqueues it again)."""
-    try:
-        remove_job(schedule.target, tick_job_id(schedule.name, tick), engine=eng)
-    except NotFoundError:
-        pass
-    except ConflictError:
-        log.warning("schedule %s: the job of tick %s is already running; left alone", schedule.name, tick)
-        return
-    eng.conn.delete(keys.schedule_tick(schedule.name, tick))
-
-
-def run_call(schedule: Schedule, tick: datetime) -> bool:
-    """Call the schedule's function with now=<tick in UTC>; log and return False if it is missing or raises."""
-    module, _, attr = schedule.target.rpartition(".")
-    try:
-        func = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as exc:
-        log.error("schedule %s: cannot import %s: %s", schedule.name, schedule.target, exc)
-        return False
-    try:
-        func(now=tick.astimezone(UTC))
-    except Exception:
-        log.exception("schedule %s: %s raised", schedule.name, schedule.target)
-        return False
-    return True
-
-
-# -- operations ----------------------------------------------------------------------------
-def _now(now: datetime | None) -> datetime:
-    return datetime.now(UTC) if now is None else _aware(now)
-
-
-def list_schedules(eng: Engine, now: datetime | None = None, *,
-                   schedules: Mapping[str, Schedule] | None = None) -> list[dict[str, Any]]:
-    """Every schedule with its configuration and state; times are ISO in the schedule's zone."""
-    now = _now(now)
-    schedules = schedules if schedules is not None else schedules_for(eng)
-    rows = []
-    for s in schedules.values():
-        state = read_state(eng, s.name)
-        enabled = s.enabled and not is_paused(state)
-        rows.append({
-            "name": s.name, "kind": s.kind, "target": s.target, "cron": s.cron, "tz": s.tz or "UTC",
-            "enabled": enabled, "paused": is_paused(state), "catch_up": s.catch_up,
-            "next_run": s.next_tick(now).astimezone(s.zone).isoformat() if enabled else None,
-            "last_run": ms_to_iso(state.get("last_run_ms"), s.zone),
-            "last_job_id": state.get("last_job_id") or None,
-        })
-    return rows
-
-
-def pause_schedule(eng: Engine, name: str, *, now: datetime | None = None,
-                   schedules: Mapping[str, Schedule] | None = None) -> bool:
-    """Stop new ticks and remove the already-enqueued job(s) of future ticks. False if already paused."""
-    schedule = get_schedule(schedules if schedules is not None else schedules_for(eng), name)
-    now = _now(now)
-    was = eng.conn.hget(keys.schedule(name), "enabled")
-    eng.conn.hset(keys.schedule(name), "enabled", 0)
-    if schedule.kind == "job":
-        planned = int(read_state(eng, name).get("next_tick_s") or 0)
-        last = max(planned, tick_s(schedule.upcoming(now)[-1]))
-        tick = schedule.next_tick(now)
-        while tick_s(tick) <= last:
-            withdraw(eng, schedule, tick_s(tick))
-            tick = schedule.next_tick(tick)
-    return was != b"0"
-
-
-def resume_schedule(eng: Engine, name: str, *, schedules: Mapping[str, Schedule] | None = None) -> bool:
-    """Start ticking again from now on (paused ticks are not caught up). False if it was not paused."""
-    schedule = get_schedule(schedules if schedules is not None else schedules_for(eng), name)
-    if not schedule.enabled:
-        raise ConflictError(f"schedule {name!r} is disabled in the configuration")
-    if eng.conn.hget(keys.schedule(name), "enabled") != b"0":
-        return False
-    pipe = eng.conn.pipeline()
-    pipe.hset(keys.schedule(name), "enabled", 1)
-    pipe.hdel(keys.schedule(name), "next_tick_s")  # the next pass plans afresh, as on a first start
-    pipe.execute()
-    return True
-
-
-def run_now(eng: Engine, name: str, now: datetime | None = None, *,
-            schedules: Mapping[str, Schedule] | None = None) -> str | None:
-    """Run a schedule once, now: enqueue its job (returns the job id) or call its function (returns None)."""
-    schedule = get_schedule(schedules if schedules is not None else schedules_for(eng), name)
-    now = _now(now)
-    now_ms = int(now.timestamp() * 1000)
-    if schedule.kind == "call":
-        if not run_call(schedule, now):
-            raise EngineError(f"schedule {name!r}: {schedule.target} failed; see the scheduler log")
-        eng.conn.hset(keys.schedule(name), "last_run_ms", now_ms)
-        return None
-    job_id = f"sched-{name}-now-{now_ms}"
-    enqueue(eng, EnqueueRequest(schedule.target, job_data(eng, schedule, now), job_id=job_id))
-    eng.conn.hset(keys.schedule(name), mapping={"last_run_ms": now_ms, "last_job_id": job_id})
-    return job_id
-

@@ -11,7 +11,7 @@ LUA_DIR = Path(__file__).parent / "lua"
 
 # script name -> the files it is made of (after the prelude)
 SCRIPTS = {
-    "enqueue": ["enqueue"],
+    "enqueue": ["enqueue", "enqueue_run"],
     "dequeue": ["dequeue", "dequeue_next"],
     "complete": ["complete", "complete_run"],
     "step": ["complete", "dequeue", "step"],  # complete a run and take the next job: one round trip
@@ -23,7 +23,9 @@ SCRIPTS = {
     "rollup": ["rollup"],
     "trim": ["trim"],
     "schedule_advance": ["schedule_advance"],
-    "schedule_claim": ["schedule_claim"],
+    "schedule_tick": ["enqueue", "schedule_tick"],  # claim a job tick and enqueue its job: one step
+    "schedule_call_claim": ["schedule_call_claim"],
+    "schedule_call_done": ["schedule_call_done"],
 }
 
 

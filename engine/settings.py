@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     rate_window_ms: int = Field(default=60_000, gt=0)
     lease_ms: int = Field(default=10_000, ge=200, description="a job whose worker misses this long is recovered")
     reap_interval_ms: int = Field(default=2_000, ge=50)
+    scheduler_call_lease_ms: int = Field(default=600_000, ge=100,
+                                         description="a call tick whose run has not finished this long is re-run")
+    # Tests only: the scheduler exits (os._exit) at this step (engine.ticks.CRASH_POINTS)
+    scheduler_crash_at: str | None = None
 
     # Alerts (engine/alerts.py, sent by the scheduler through engine/alert_delivery.py).
     alert_webhook_url: str | None = Field(default=None, description="Slack-compatible incoming webhook")

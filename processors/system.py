@@ -36,6 +36,7 @@ def compose(eng: Engine, settings: Settings) -> System:
     api_keys = os.environ.get("API_KEYS", creds["API_KEYS"])
     system = System(env={"API_KEYS": api_keys})  # the runner sets it before the API starts
     subprocess.run([PY, "-m", "processors", "seed"], check=False)
+    system.children.append(Child("outbox relay", [PY, "-m", "processors.outbox_relay"]))
     key = api_keys.split(",")[0].split(":")[-1]
     if _has("api_shim"):
         system.children.append(Child("api", [PY, "-m", "api_shim", "--host", "127.0.0.1", "--port", "8000"]))

@@ -29,7 +29,7 @@ def free_port(low: int = 20000, high: int = 30000) -> int:
     raise RuntimeError("no free port found")
 
 
-ISOLATED_PREFIXES = ("REDIS_", "DATABASE_", "WHATSAPP_", "API_KEYS", "SCHEDULE_")
+ISOLATED_PREFIXES = ("REDIS_", "DATABASE_", "WHATSAPP_", "API_KEYS", "SCHEDULE_", "SCHEDULER_CRASH", "OUTBOX_")
 
 
 def child_env(extra: dict[str, str], work_dir: Path) -> dict[str, str]:

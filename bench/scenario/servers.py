@@ -1,6 +1,8 @@
 """Valkey servers for scenarios: a durable one restartable in place, short direct connections, polling."""
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -9,12 +11,13 @@ import redis
 
 
 class Server:
-    """A durable Valkey on a fixed loopback port and data dir, restartable in place."""
+    """A durable Valkey on a fixed loopback port and data dir, restartable in place and freezable."""
 
     def __init__(self, data_dir: Path, port: int):
         self.data_dir, self.port = data_dir, port
         self.server = None
         self.unclean_stops = 0
+        self.frozen = False
 
     @property
     def url(self) -> str:
@@ -37,6 +40,8 @@ class Server:
         """Graceful stop (SIGTERM: the AOF is flushed); counts a stop that needed SIGKILL."""
         if self.server is None:
             return
+        if self.frozen:
+            self.thaw()
         proc = getattr(self.server, "_process", None)
         try:
             self.server.stop(timeout=10)
@@ -49,6 +54,25 @@ class Server:
         self.stop()
         time.sleep(down_s)
         self.start()
+
+    def _pid(self) -> int | None:
+        proc = getattr(self.server, "_process", None)
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+    def freeze(self) -> bool:
+        """SIGSTOP the server: it keeps its sockets but answers nothing until thaw()."""
+        pid = self._pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGSTOP)
+        self.frozen = True
+        return True
+
+    def thaw(self) -> None:
+        pid = self._pid()
+        if pid is not None:
+            os.kill(pid, signal.SIGCONT)
+        self.frozen = False
 
 
 def ask(port: int, call: Callable[[redis.Redis], Any]) -> Any:

@@ -7,6 +7,7 @@
 -- Returns {1, status} when created, {0, status} when a job with this id exists: pending, or finished
 -- and still kept (so a producer that re-sends an enqueue after a lost reply never runs a job twice),
 -- {-1, used_memory} when refused because the server's memory is at the mark; nothing is written then.
+local function enqueue_job(KEYS, ARGV)
 local now = server_now_ms()
 local n_audit = tonumber(ARGV[6])
 local function audit()
@@ -45,3 +46,4 @@ redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('LPUSH', KEYS[4], '1')
 redis.call('LTRIM', KEYS[4], 0, 999)
 return {1, 'queued'}
+end

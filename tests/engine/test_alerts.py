@@ -10,7 +10,7 @@ import pytest
 from engine import alert_delivery, alerts, dead_letters, keys, monitoring
 from engine.alert_delivery import AlertDuty
 from engine.scheduler import Scheduler
-from engine.schedules import Schedule, build_schedules, claim, tick_s
+from engine.schedules import Schedule, build_schedules
 from engine.worker import Worker
 from tests.engine import alert_funcs
 from tests.engine.support import put, thread_workers, wait_until
@@ -260,19 +260,6 @@ def test_a_call_tick_noticed_too_late_is_reported_as_missed(engine, alerting, ho
     [missed] = hook.of_kind("schedule_missed")
     assert missed["schedule"] == "flaky" and missed["details"]["tick"].startswith("2031-03-05T10:01:00")
     assert not hook.of_kind("schedule_failed")
-
-
-def test_a_tick_claimed_but_never_enqueued_is_reported_once(engine, alerting, hook):
-    eng, duty = alerting()
-    schedules = build_schedules({}, base=[Schedule("hourly", "0 * * * *", "job", "dailyReports")])
-    due = datetime(2031, 3, 5, 10, 0, tzinfo=timezone.utc)
-    assert claim(eng, "hourly", tick_s(due), due - timedelta(seconds=5)) == 1  # a scheduler died after claiming
-    duty.schedules = schedules
-    duty.run(now_ms=int(due.timestamp() * 1000) + 120_000)
-    duty.run(now_ms=int(due.timestamp() * 1000) + 180_000)
-    [missed] = hook.of_kind("schedule_missed")
-    assert missed["schedule"] == "hourly" and "claimed but its job was never enqueued" in missed["text"]
-    assert alerts.tick_counts(eng)["missed"] == {"hourly": 1}
 
 
 def test_without_a_webhook_alerts_are_kept_in_the_history_as_not_sent(engine):

@@ -210,3 +210,21 @@ def test_any_other_write_refused_over_maxmemory_answers_503_server_full(small_se
         eng.conn.config_set("maxmemory", 0)
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     assert response.json()["error"]["code"] == "server_full"
+
+
+def test_a_tick_refused_at_the_mark_is_not_claimed(small_server):
+    from datetime import datetime, timedelta, timezone
+
+    from engine.ticks import claim_and_enqueue, tick_s
+
+    eng = engine_on(small_server)
+    eng.conn.config_set("maxmemory", int(int(eng.conn.info("memory")["used_memory"]) / 0.95))
+    now = datetime.now(timezone.utc)
+    tick = (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    with pytest.raises(ServerFullError):
+        claim_and_enqueue(eng, "daily-report", "dailyReports", {"report_date": "2026-01-01"}, tick, now, ahead=True)
+    assert not eng.conn.exists(keys.schedule_tick("daily-report", tick_s(tick)))
+    eng.conn.config_set("maxmemory", 0)
+    eng.high_water.forget()
+    assert claim_and_enqueue(eng, "daily-report", "dailyReports", {"report_date": "2026-01-01"}, tick, now,
+                             ahead=True)[0] == 1

@@ -28,7 +28,8 @@ from engine.app import Engine
 from engine.errors import ConfigError, ConflictError, NotFoundError
 from engine.scheduler import Scheduler, main, tick
 from engine import schedules as schedules_mod
-from engine.schedules import Schedule, list_schedules, pause_schedule, resume_schedule, run_now, schedules_for
+from engine.schedule_state import list_schedules, pause_schedule, resume_schedule, run_now
+from engine.schedules import Schedule, schedules_for
 from processors.schedules import SCHEDULES
 from processors.table import QUEUE_NAMES
 
