@@ -212,7 +212,7 @@ class Producer(threading.Thread):
                         self._followed = time.monotonic()
                         follow_master(self.eng.conn)
                     enqueue(self.eng, EnqueueRequest(QUEUE, {"kind": "ok", "pause_ms": rng.randint(0, 20)},
-                                                     job_id=job_id, func=FUNC))
+                                                     job_id=job_id))
                     self.acked.append((job_id, time.monotonic()))
                     break
                 except redis.RedisError as exc:  # ConnectionError, ReadOnlyError, ...: retry the same id
@@ -352,7 +352,7 @@ class Scenario:
         self.cluster.start(cfg.ready_timeout_s)
         settings = dict(redis_sentinels=self.cluster.sentinel_hosts, redis_sentinel_master=MASTER,
                         lease_ms=cfg.lease_ms, reap_interval_ms=cfg.reap_interval_ms, delay_scale=cfg.delay_scale,
-                        queue_overrides={QUEUE: {"rate_limit_per_min": 10_000_000, "retries": 8}})
+                        queue_overrides={QUEUE: {"rate_limit_per_min": 10_000_000, "retries": 8, "func": FUNC}})
         self.say(f"primary :{self.cluster.primary.port}, replica :{self.cluster.replica.port}, "
                  f"sentinels {self.cluster.sentinel_hosts}")
         self.eng = Engine.from_settings(Settings(**settings))
@@ -418,7 +418,7 @@ class Scenario:
             return False
         canary = [("fo-canary", time.monotonic())]
         try:
-            enqueue(self.eng, EnqueueRequest(QUEUE, {"kind": "ok"}, job_id=canary[0][0], func=FUNC))
+            enqueue(self.eng, EnqueueRequest(QUEUE, {"kind": "ok"}, job_id=canary[0][0]))
         except redis.RedisError as exc:
             self.notes.append(f"canary not enqueued: {exc}")
         deadline = time.monotonic() + self.cfg.settle_s

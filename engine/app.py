@@ -8,6 +8,7 @@ from functools import cached_property
 import redis
 
 from .connection import connect
+from .hooks import Hooks, load_hooks
 from .queues import QueueTable
 from .settings import Settings
 
@@ -17,11 +18,13 @@ class Engine:
     settings: Settings
     conn: redis.Redis
     table: QueueTable
+    hooks: Hooks = field(default_factory=Hooks)  # ENGINE_HOOKS, loaded once; used by workers, reaper, scheduler
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, check: bool = True) -> "Engine":
         settings = settings or Settings()
-        return cls(settings, connect(settings, check=check), QueueTable.build(settings.queue_overrides))
+        table, hooks = QueueTable.build(settings.queue_overrides), load_hooks(settings.engine_hooks)
+        return cls(settings, connect(settings, check=check), table, hooks)
 
     @cached_property
     def scripts(self):

@@ -26,7 +26,6 @@ class EnqueueRequest:
     delay: timedelta | float | None = None
     run_at: datetime | None = None
     job_id: str | None = None
-    func: str | None = None  # tests and benchmarks only: another function on the same queue
 
 
 def _timing(req: EnqueueRequest) -> tuple[int, int]:
@@ -54,7 +53,7 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
     job_id = check_job_id(req.job_id) if req.job_id is not None else uuid.uuid4().hex
     run_at_ms, delay_ms = _timing(req)
     job = Job.create(
-        req.func or policy.func,
+        policy.func,
         kwargs=req.data,
         connection=eng.conn,
         id=job_id,

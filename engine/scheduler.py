@@ -27,7 +27,6 @@ import redis
 from . import keys
 from .app import Engine, set_default_engine
 from .errors import ValidationError
-from .hooks import Hooks
 from .schedules import (Schedule, advance, claim, enqueue_claimed, is_paused, read_state, run_call, schedules_for,
                         tick_job_id, tick_s, withdraw)
 from .worker import maintain
@@ -190,7 +189,7 @@ class Scheduler:
         if time.monotonic() >= self._next_reap:
             self._next_reap = time.monotonic() + self.eng.settings.reap_interval_ms / 1000
             try:
-                maintain(self.eng, Hooks(), "scheduler")
+                maintain(self.eng, self.eng.hooks, "scheduler")
             except (redis.ConnectionError, redis.TimeoutError):
                 raise
             except Exception:

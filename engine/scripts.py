@@ -66,6 +66,18 @@ class DirectCaller:
             self.connection.disconnect()
             raise
 
+    def blpop(self, keys: list[str], block_s: float):
+        """BLPOP on this connection, its read allowed the block time plus the socket timeout (a plain
+        socket timeout shorter than the block would fail every idle wait)."""
+        self.connection.connect()
+        try:
+            self.connection.send_command("BLPOP", *keys, block_s)
+            socket_timeout = self.connection.socket_timeout or 0
+            return self.connection.read_response(timeout=block_s + socket_timeout)
+        except (redis.ConnectionError, redis.TimeoutError):
+            self.connection.disconnect()
+            raise
+
     def _evalsha(self, script, keys: list, args: list):
         self.connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
         return self.connection.read_response()

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     embedded_port: int = 6399  # the embedded Valkey's port when no server is configured
     scheduler_tz: str = "UTC"
+    engine_hooks: str | None = Field(default=None, description="module:Class, a subclass of engine.hooks.Hooks")
 
     # Per-queue overrides of the queue table, e.g. {"whatsapp": {"timeout_s": 60, "concurrency": 8}}
     queue_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -37,6 +38,11 @@ class Settings(BaseSettings):
     rate_window_ms: int = Field(default=60_000, gt=0)
     lease_ms: int = Field(default=10_000, ge=200, description="a job whose worker misses this long is recovered")
     reap_interval_ms: int = Field(default=2_000, ge=50)
+
+    # Every server call is bounded: a frozen server makes a call fail (and the API answer 503) after
+    # about this long. Blocking calls (the worker's BLPOP) get their block time on top.
+    redis_socket_timeout_s: float = Field(default=1.0, gt=0, le=60)
+    redis_connect_timeout_s: float = Field(default=1.0, gt=0, le=60)
 
     @field_validator("redis_url")
     @classmethod
