@@ -3,7 +3,7 @@ OpenAPI document calls invalid is exactly what the API refuses."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema,
@@ -37,9 +37,11 @@ def parse_timestamp(value: Any) -> datetime:
     if not isinstance(value, str) or not _RFC3339.fullmatch(value):
         raise ValueError("must be an RFC 3339 date-time with a time zone, e.g. 2024-05-01T12:00:00Z")
     try:
-        return datetime.fromisoformat(value.upper())
-    except ValueError:
-        raise ValueError("not a valid date-time") from None
+        parsed = datetime.fromisoformat(value.upper())
+        parsed.astimezone(timezone.utc)  # must exist in UTC too (9999-12-31T23:59:59-23:59 does not)
+    except (ValueError, OverflowError):
+        raise ValueError("not a valid date-time, or outside years 1-9999 in UTC") from None
+    return parsed
 
 
 def _json_int(value: Any) -> Any:

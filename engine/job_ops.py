@@ -20,9 +20,13 @@ def remove_keys(queue: str, job_id: str) -> list[str]:
 
 
 def _ms_iso(value: str | None) -> str | None:
+    """Epoch ms as ISO 8601; None when empty or not a representable time (a record written by others)."""
     if not value:
         return None
-    return datetime.fromtimestamp(int(float(value)) / 1000, timezone.utc).isoformat()
+    try:
+        return datetime.fromtimestamp(int(float(value)) / 1000, timezone.utc).isoformat()
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def get_job(queue_name: str, job_id: str, *, engine: Engine | None = None) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from rq.job import Job
 
-from . import audit, control, dead_letters, job_ops
+from . import audit, control, dead_letters, deadline, job_ops
 from .app import Engine
 from .audit import Actor
 from .errors import EngineError, PermissionDenied
@@ -33,6 +33,7 @@ class Operator:
             audit.record(self.actor, action, queue=queue, target=target, details=details,
                          outcome="denied: read-only role", engine=self.eng)
             raise PermissionDenied(f"{self.actor.name} ({self.role}) may not {action}")
+        deadline.before_write(self.eng)  # a caller past its budget (or a frozen server) gets no write
         try:
             result = fn()
         except EngineError as exc:

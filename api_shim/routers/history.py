@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from engine import export, metrics
+from engine.errors import ValidationError
 
 from ..deps import EngineDep, QueueDep, ReadKey
 from ..errors import error_responses
@@ -37,6 +38,8 @@ def window(
     """The window clipped to [1970, now]; an end before the start is an empty window. A window with more
     than 20000 buckets at the resolution keeps the 20000 buckets nearest its end (truncated=true)."""
     now = datetime.now(timezone.utc)
+    if end is not None and end < EPOCH:
+        raise ValidationError("end", "must not be before 1970-01-01T00:00:00Z (no metrics are older)")
     end = min(end, now) if end is not None else now
     start = start if start is not None else end - timedelta(hours=1)
     start = max(start, EPOCH)
