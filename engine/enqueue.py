@@ -45,13 +45,23 @@ def _timing(req: EnqueueRequest) -> tuple[int, int]:
         if not isinstance(req.run_at, datetime) or req.run_at.tzinfo is None:
             raise ValidationError("run_at", "must be a timezone-aware datetime")
         try:
-            ahead_s = (req.run_at - datetime.now(timezone.utc)).total_seconds()
-            run_at_ms = int(req.run_at.timestamp() * 1000)
+            run_at_ms = int(req.run_at.astimezone(timezone.utc).timestamp() * 1000)
         except (OverflowError, ValueError, OSError):  # e.g. 9999-12-31T23:59:59-23:59 is in year 10000 in UTC
             raise ValidationError("run_at", "is outside the range of representable times") from None
-        if ahead_s > MAX_AHEAD_S:
-            raise ValidationError("run_at", "must be at most 366 days ahead")
     return run_at_ms, delay_ms
+
+
+def check_horizon(run_at: datetime | None) -> None:
+    """Refuse a run_at more than 366 days ahead of now (the helpers' check on callers' input; the
+    scheduler enqueues ticks ahead by its own clock)."""
+    if run_at is None or not isinstance(run_at, datetime) or run_at.tzinfo is None:
+        return  # _timing names those
+    try:
+        ahead_s = (run_at - datetime.now(timezone.utc)).total_seconds()
+    except OverflowError:
+        raise ValidationError("run_at", "is outside the range of representable times") from None
+    if ahead_s > MAX_AHEAD_S:
+        raise ValidationError("run_at", "must be at most 366 days ahead")
 
 
 def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any]]:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from rq.job import Job
 
 from .app import Engine, resolve
-from .enqueue import EnqueueRequest, enqueue, enqueue_many
+from .enqueue import EnqueueRequest, check_horizon, enqueue, enqueue_many
 from .errors import ValidationError
 from .schemas import validate_data
 
@@ -26,6 +26,7 @@ def add_job(
     """The generic helper the API and dashboard use. `delay` is a timedelta or seconds."""
     eng = resolve(engine)
     clean = validate_data(queue_name, data)
+    check_horizon(run_at)
     return enqueue(eng, EnqueueRequest(queue_name, clean, priority=priority, delay=delay, run_at=run_at, job_id=job_id))
 
 

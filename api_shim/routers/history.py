@@ -8,11 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from engine import export, metrics
-from engine.errors import ValidationError
 
 from ..deps import EngineDep, QueueDep, ReadKey
 from ..errors import error_responses
-from ..models import History, Resolution, Timestamp
+from ..models import History, Resolution, SinceEpoch
 
 router = APIRouter(prefix="/api/v1/queue/metrics", tags=["history"])
 
@@ -30,16 +29,14 @@ class Window:
 
 
 def window(
-    start: Annotated[Timestamp, Query(description="first bucket (default: one hour before end)")] = None,
-    end: Annotated[Timestamp, Query(description="last bucket (default and latest: now)")] = None,
+    start: Annotated[SinceEpoch, Query(description="first bucket (default: one hour before end)")] = None,
+    end: Annotated[SinceEpoch, Query(description="last bucket (default and latest: now)")] = None,
     resolution: Annotated[Resolution, Query(description="m, h or d; default chosen from the window "
                                                         "(minutes up to 48 h, hours up to 90 days)")] = None,
 ) -> Window:
     """The window clipped to [1970, now]; an end before the start is an empty window. A window with more
     than 20000 buckets at the resolution keeps the 20000 buckets nearest its end (truncated=true)."""
     now = datetime.now(timezone.utc)
-    if end is not None and end < EPOCH:
-        raise ValidationError("end", "must not be before 1970-01-01T00:00:00Z (no metrics are older)")
     end = min(end, now) if end is not None else now
     start = start if start is not None else end - timedelta(hours=1)
     start = max(start, EPOCH)

@@ -19,6 +19,7 @@ def nothing_enqueued(engine) -> bool:
 @pytest.mark.parametrize("run_at, needle", [
     ("9999-12-31T23:59:59-23:59", "1-9999"),  # year 10000 in UTC
     ("0001-01-01T00:00:00+23:59", "1-9999"),  # year 0 in UTC
+    ("9999-01-01T00:00:00Z", "year"),  # outside the documented years
     ("2999-01-01T00:00:00Z", "366 days"),
 ])
 def test_a_run_at_out_of_range_is_422_naming_run_at_and_writes_nothing(client, engine, run_at, needle):
@@ -47,7 +48,7 @@ def test_a_run_at_366_days_ahead_is_accepted(client):
 
 @pytest.mark.parametrize("query, field", [
     ("end=0001-01-01T00:30:00Z", "end"),
-    ("end=1969-12-31T23:59:59Z", "end"),
+    ("end=1969-12-31T23:59:59Z", "end"),  # before any metrics
     ("end=9999-12-31T23:59:59-23:59", "end"),
     ("start=0001-01-01T00:00:00%2B23:59", "start"),
 ])
