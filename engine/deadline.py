@@ -43,15 +43,18 @@ def before_write(eng: Engine) -> None:
     if left <= 0:
         raise ServerUnavailableError("the request's time budget passed before the write; nothing was written")
     pool = eng.conn.connection_pool
-    conn = pool.get_connection()
+    conn = None
     try:
+        conn = pool.get_connection()  # (re)connecting talks to the server too
         conn.send_command("PING")
         conn.read_response(timeout=min(left, conn.socket_timeout or left))
     except (redis.ConnectionError, redis.TimeoutError) as exc:
-        conn.disconnect()
+        if conn is not None:
+            conn.disconnect()
         raise ServerUnavailableError(f"the server did not answer within the request's budget ({exc}); "
                                      "nothing was written") from exc
     finally:
-        pool.release(conn)
+        if conn is not None:
+            pool.release(conn)
     if (remaining() or 0) <= 0:
         raise ServerUnavailableError("the request's time budget passed before the write; nothing was written")
