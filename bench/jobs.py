@@ -1,4 +1,8 @@
-"""Job functions for the benchmarks (importable by worker processes)."""
+"""Job functions for the benchmarks (importable by worker processes).
+
+The benchmark queue table (bench/harness.py) names `run` as every queue's processor; it calls the
+function named by the job's own `fn` field (noop when absent).
+"""
 
 
 def noop(**data):
@@ -21,3 +25,11 @@ def sleep(seconds: float = 60.0, **data):
     import time
 
     time.sleep(seconds)
+
+
+FUNCTIONS = {"noop": noop, "fail": fail, "sleep": sleep}
+
+
+def run(fn: str = "noop", **data):
+    """The benchmark queues' registered processor: dispatch on the job's data."""
+    return FUNCTIONS[fn](**data)

@@ -10,10 +10,10 @@ from typing import Any, Callable
 
 from rq.job import Job
 
-from . import audit, control, dead_letters, job_ops
+from . import audit, control, dead_letters, deadline, job_ops
 from .app import Engine
 from .audit import Actor
-from .errors import EngineError, PermissionDenied
+from .errors import ConflictError, EngineError, PermissionDenied
 from .helpers import add_job
 
 WRITE_ROLES = ("operator", "write")
@@ -30,11 +30,16 @@ class Operator:
     def _do(self, action: str, fn: Callable[[], Any], *, queue: str | None = None, target: str | None = None,
             details: dict[str, Any] | None = None) -> Any:
         if not self.can_write:
-            audit.record(self.actor, action, queue=queue, target=target, details=details,
-                         outcome="denied: read-only role", engine=self.eng)
+            audit.record_refusal(self.actor, action, queue=queue, target=target, outcome="denied: read-only role",
+                                 engine=self.eng)
             raise PermissionDenied(f"{self.actor.name} ({self.role}) may not {action}")
+        deadline.before_write(self.eng)  # a caller past its budget (or a frozen server) gets no write
         try:
             result = fn()
+        except ConflictError as exc:
+            audit.record(self.actor, action, queue=queue, target=target, details={**(details or {}), "error": str(exc)},
+                         outcome="conflict", engine=self.eng)
+            raise
         except EngineError as exc:
             audit.record(self.actor, action, queue=queue, target=target, details=details,
                          outcome=f"error: {exc}", engine=self.eng)
@@ -47,8 +52,14 @@ class Operator:
                 delay: timedelta | float | None = None, run_at: datetime | None = None,
                 job_id: str | None = None) -> Job:
         details = {"priority": priority, "delay": delay, "run_at": run_at, "job_id": job_id}
-        return self._do("enqueue", lambda: add_job(queue, data, priority=priority, delay=delay, run_at=run_at,
-                                                   job_id=job_id, engine=self.eng), queue=queue, details=details)
+
+        def enqueue() -> Job:
+            job = add_job(queue, data, priority=priority, delay=delay, run_at=run_at, job_id=job_id, engine=self.eng)
+            if job.origin != queue:  # the id is taken by a job kept on another queue
+                raise ConflictError(f"job id {job.id!r} is in use on queue {job.origin}")
+            return job
+
+        return self._do("enqueue", enqueue, queue=queue, details=details)
 
     def retry_job(self, queue: str, job_id: str) -> bool:
         return self._do("retry", lambda: job_ops.retry_job(queue, job_id, engine=self.eng), queue=queue, target=job_id)

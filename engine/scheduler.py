@@ -30,7 +30,6 @@ from . import keys
 from .alert_delivery import AlertDuty
 from .app import Engine, set_default_engine
 from .errors import ValidationError
-from .hooks import Hooks
 from .schedule_state import advance, is_paused, read_state, withdraw
 from .schedules import Schedule, job_data, schedules_for
 from .ticks import (check_crash_point, claim_and_enqueue, claim_call, crash_point, finish_call, run_call, tick_job_id,
@@ -216,7 +215,7 @@ class Scheduler:
         if time.monotonic() >= self._next_reap:
             self._next_reap = time.monotonic() + self.eng.settings.reap_interval_ms / 1000
             try:
-                maintain(self.eng, Hooks(), "scheduler")
+                maintain(self.eng, self.eng.hooks, "scheduler")
             except (redis.ConnectionError, redis.TimeoutError):
                 raise
             except Exception:
