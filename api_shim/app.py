@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from engine.app import Engine
 from engine.settings import Settings
 
-from .middleware import BodyLimitMiddleware
+from .middleware import BodyLimitMiddleware, BudgetMiddleware
 from .errors import install_error_handlers
 from .openapi import install_openapi
 from .routers import alerts, audit, dead_letters, failed, failure_groups, health, history, jobs, metrics, queues
@@ -34,12 +34,13 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def create_app(engine: Engine | None = None, api_keys: str | Sequence[ApiKey] | Keyring | None = None, *,
-               max_body_bytes: int | None = None) -> FastAPI:
+               max_body_bytes: int | None = None, request_budget_s: float | None = None) -> FastAPI:
     """Build the API. `engine` defaults to one built from the environment (Settings()); `api_keys`
     ("name:role:key,..." or ApiKey objects) defaults to API_KEYS from the environment."""
-    api_settings = ApiSettings() if api_keys is None or max_body_bytes is None else None
+    api_settings = ApiSettings()
     keyring = build_keyring(api_keys if api_keys is not None else api_settings.keyring())
     limit = max_body_bytes if max_body_bytes is not None else api_settings.api_max_body_bytes
+    budget_s = request_budget_s if request_budget_s is not None else api_settings.api_request_budget_s
     if engine is None:
         engine = Engine.from_settings(Settings(), check=False)
 
@@ -54,4 +55,5 @@ def create_app(engine: Engine | None = None, api_keys: str | Sequence[ApiKey] | 
         app.include_router(module.router)
     install_openapi(app, engine.table.names)
     app.add_middleware(BodyLimitMiddleware, max_bytes=limit)
+    app.add_middleware(BudgetMiddleware, budget_s=budget_s)  # outermost: the budget starts on arrival
     return app

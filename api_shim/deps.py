@@ -63,9 +63,9 @@ def write_operator(request: Request, key: ReadKey, eng: EngineDep) -> Operator:
         route = request.scope.get("route")
         params = request.path_params
         try:
-            audit.record(op.actor, getattr(route, "name", request.url.path), queue=params.get("queueName"),
-                         target=params.get("jobId") or params.get("entryId") or params.get("signature"),
-                         outcome="denied: read-only role", engine=eng)
+            audit.record_refusal(op.actor, getattr(route, "name", request.url.path), queue=params.get("queueName"),
+                                 target=params.get("jobId") or params.get("entryId") or params.get("signature"),
+                                 outcome="denied: read-only role", engine=eng)
         except ServerError:
             log.warning("could not audit a denied %s by %s", request.url.path, key.name)
         raise ApiError(403, "forbidden", f"API key {key.name!r} is read-only; this route needs a write key")

@@ -1,4 +1,8 @@
-"""Job functions for the benchmarks (importable by worker processes)."""
+"""Job functions for the benchmarks (importable by worker processes).
+
+The benchmark queue table (bench/harness.py) names `run` as every queue's processor; it calls the
+function named by the job's own `fn` field (noop when absent).
+"""
 
 
 def noop(**data):
@@ -32,3 +36,11 @@ def fail_first(**data):
     if ctx is not None and ctx.run == 1 and data.get("n", 0) % 10 == 0:
         raise RuntimeError("benchmark: first run fails")
     return None
+
+
+FUNCTIONS = {"noop": noop, "fail": fail, "sleep": sleep}
+
+
+def run(fn: str = "noop", **data):
+    """The benchmark queues' registered processor: dispatch on the job's data."""
+    return FUNCTIONS[fn](**data)

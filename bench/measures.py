@@ -50,7 +50,7 @@ def Queue_data(q):
 
 def fill_ours(eng, n: int, queue: str = "whatsapp") -> None:
     for i in range(0, n, 2000):
-        enqueue_many(eng, [EnqueueRequest(queue, {}, func=NOOP) for _ in range(min(2000, n - i))])
+        enqueue_many(eng, [EnqueueRequest(queue, {}) for _ in range(min(2000, n - i))])
 
 
 def _fill_rq(q, n: int) -> None:
@@ -93,7 +93,7 @@ def latency(b: Bench, n: int = 300) -> list[dict]:
     ours = []
     try:
         for _ in range(n):
-            job = enqueue(eng, EnqueueRequest("whatsapp", {}, func=NOOP))
+            job = enqueue(eng, EnqueueRequest("whatsapp", {}))
             time.sleep(0.01)
             ready, started = eng.conn.hmget(keys.job(job.id), [keys.JobField.READY_MS, keys.JobField.STARTED_MS])
             if started:
@@ -129,7 +129,7 @@ def lateness(b: Bench, n: int = 200) -> list[dict]:
     proc = b.our_worker(eng)  # started first: jobs must not come due while it is still starting
     time.sleep(1.5)
     try:
-        ids = [enqueue(eng, EnqueueRequest("whatsapp", {}, func=NOOP, delay=rng.uniform(0.2, 3.0))).id
+        ids = [enqueue(eng, EnqueueRequest("whatsapp", {}, delay=rng.uniform(0.2, 3.0))).id
                for _ in range(n)]
         deadline = time.monotonic() + 30
         while eng.conn.zcard(keys.finished("whatsapp")) < n and time.monotonic() < deadline:
@@ -145,7 +145,7 @@ def lateness(b: Bench, n: int = 200) -> list[dict]:
     b.flush()
     eng = b.engine(queue_overrides={"whatsapp": {"rate_limit_per_min": 10_000_000, "backoff": "fixed",
                                                  "backoff_base_s": 0.3}})
-    failing = [enqueue(eng, EnqueueRequest("whatsapp", {}, func="bench.jobs.fail")).id for _ in range(50)]
+    failing = [enqueue(eng, EnqueueRequest("whatsapp", {"fn": "fail"})).id for _ in range(50)]
     proc = b.our_worker(eng)
     try:
         deadline = time.monotonic() + 30
@@ -189,7 +189,7 @@ def lateness(b: Bench, n: int = 200) -> list[dict]:
 def rate_limiter(b: Bench, limit: int = 50, window_ms: int = 1000, n: int = 400) -> list[dict]:
     b.flush()
     eng = b.engine(rate_window_ms=window_ms, queue_overrides={"whatsapp": {"rate_limit_per_min": limit}})
-    ids = [enqueue(eng, EnqueueRequest("whatsapp", {}, func=NOOP)).id for _ in range(n)]
+    ids = [enqueue(eng, EnqueueRequest("whatsapp", {})).id for _ in range(n)]
     procs = [b.our_worker(eng, "whatsapp", "--burst") for _ in range(4)]
     wait_procs(procs, timeout_s=120)
     starts = sorted(int(eng.conn.hget(keys.job(i), keys.JobField.STARTED_MS)) for i in ids)

@@ -55,7 +55,7 @@ def monitoring_at_scale(b: Bench, runs: int = 40) -> list[dict]:
     fill_ours(eng_dead, 10_000, "vendorFallback")
     eng.conn.hset(keys.job("x"), "x", 1)
     for i in range(0, 10_000, 2000):
-        enqueue_many(eng_dead, [EnqueueRequest("vendorFallback", {}, func="bench.jobs.fail") for _ in range(2000)])
+        enqueue_many(eng_dead, [EnqueueRequest("vendorFallback", {"fn": "fail"}) for _ in range(2000)])
     wait_procs([b.our_worker(eng_dead, "vendorFallback", "--burst")])
     control.pause("whatsapp", engine=eng)
     fill_ours(eng, 100_000)
@@ -94,7 +94,7 @@ def memory_per_job(b: Bench, n: int = 20_000) -> list[dict]:
 def recovery(b: Bench) -> list[dict]:
     b.flush()
     eng = b.engine(lease_ms=10_000, reap_interval_ms=2_000)  # the defaults
-    job = enqueue(eng, EnqueueRequest("whatsapp", {"seconds": 120}, func="bench.jobs.sleep"))
+    job = enqueue(eng, EnqueueRequest("whatsapp", {"fn": "sleep", "seconds": 120}))
     victim = b.our_worker(eng)
     deadline = time.monotonic() + 20
     while eng.conn.hget(keys.job(job.id), keys.JobField.STATUS) != b"started" and time.monotonic() < deadline:

@@ -67,7 +67,7 @@ class FailoverConfig:
 
 
 def _request(n: int, rng: random.Random) -> EnqueueRequest:
-    return EnqueueRequest(QUEUE, {"kind": "ok", "pause_ms": rng.randint(0, 20)}, job_id=f"fo-{n:06d}", func=FUNC)
+    return EnqueueRequest(QUEUE, {"kind": "ok", "pause_ms": rng.randint(0, 20)}, job_id=f"fo-{n:06d}")
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -96,7 +96,7 @@ class Scenario:
         self.cluster.start(cfg.ready_timeout_s)
         settings = dict(redis_sentinels=self.cluster.sentinel_hosts, redis_sentinel_master=MASTER,
                         lease_ms=cfg.lease_ms, reap_interval_ms=cfg.reap_interval_ms, delay_scale=cfg.delay_scale,
-                        queue_overrides={QUEUE: {"rate_limit_per_min": 10_000_000, "retries": 8}})
+                        queue_overrides={QUEUE: {"rate_limit_per_min": 10_000_000, "retries": 8, "func": FUNC}})
         self.say(f"primary :{self.cluster.primary.port}, replica :{self.cluster.replica.port}, "
                  f"sentinels {self.cluster.sentinel_hosts}")
         self.eng = Engine.from_settings(Settings(**settings))
@@ -163,7 +163,7 @@ class Scenario:
             return False
         canary = [("fo-canary", time.monotonic())]
         try:
-            enqueue(self.eng, EnqueueRequest(QUEUE, {"kind": "ok"}, job_id=canary[0][0], func=FUNC))
+            enqueue(self.eng, EnqueueRequest(QUEUE, {"kind": "ok"}, job_id=canary[0][0]))
         except redis.RedisError as exc:
             self.notes.append(f"canary not enqueued: {exc}")
         deadline = time.monotonic() + self.cfg.settle_s

@@ -5,8 +5,6 @@ as ReportsUnavailable. No Streamlit import (the functions are tested directly).
 """
 from __future__ import annotations
 
-import csv
-import io
 import os
 import threading
 from typing import Any
@@ -16,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from engine import export
 from domain.models import CreditAccount, DailyReport, Discrepancy, ReconciliationRun, Retailer
 from domain.reporting import csv_rows
 from domain.settings import DomainSettings
@@ -92,10 +91,9 @@ def get_daily_report(url: str, report_id: int) -> dict[str, Any] | None:
 
 
 def report_csv(figures: dict[str, Any]) -> str:
-    """The report as the same long-format CSV the dailyReports job writes."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(csv_rows(figures))
-    return out.getvalue()
+    """The report as the same long-format rows the dailyReports job writes, through the engine's one
+    CSV writer (quoting and formula escaping)."""
+    return export.write_rows(csv_rows(figures))
 
 
 def list_reconciliation_runs(url: str, *, limit: int = 100) -> list[dict[str, Any]]:

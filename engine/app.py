@@ -9,6 +9,7 @@ import redis
 
 from .bucket_cache import ClosedBuckets
 from .connection import connect
+from .hooks import Hooks, load_hooks
 from .loading import load_object
 from .queues import QueueTable
 from .settings import Settings
@@ -19,13 +20,15 @@ class Engine:
     settings: Settings
     conn: redis.Redis
     table: QueueTable
+    hooks: Hooks = field(default_factory=Hooks)  # ENGINE_HOOKS, loaded once; used by workers, reaper, scheduler
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, check: bool = True) -> "Engine":
         """The engine of ENGINE_QUEUES's table (with QUEUE_OVERRIDES) on the configured server."""
         settings = settings or Settings()
         table = table_from_settings(settings)  # a bad table fails before any connection is made
-        return cls(settings, connect(settings, check=check), table)
+        hooks = load_hooks(settings.engine_hooks)
+        return cls(settings, connect(settings, check=check), table, hooks)
 
     @cached_property
     def scripts(self):

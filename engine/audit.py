@@ -12,6 +12,8 @@ from .app import Engine, resolve
 from .clock import ms_to_iso
 
 KEEP_MS = 365 * 24 * 3600 * 1000
+REFUSAL_ENTRY_EVERY_MS = 60_000  # refused calls: at most one entry per actor per minute
+REFUSAL_COUNT_KEEP_S = 86_400  # refusals not yet in an entry are counted this long after the last one
 SOURCES = ("dashboard", "api", "cli", "system")
 
 
@@ -37,11 +39,33 @@ def entry_fields(actor: Actor, action: str, *, queue: str | None = None, target:
 def record(actor: Actor, action: str, *, queue: str | None = None, target: str | None = None,
            details: dict[str, Any] | None = None, outcome: str = "ok", engine: Engine | None = None) -> str:
     """Append an entry (trimming entries older than 365 days); returns its id."""
-    eng = resolve(engine)
-    now_ms = int(time.time() * 1000)
     fields = entry_fields(actor, action, queue=queue, target=target, details=details, outcome=outcome)
-    entry_id = eng.conn.xadd(keys.AUDIT, fields, minid=str(now_ms - KEEP_MS), approximate=True)
-    return entry_id.decode()
+    return append(resolve(engine), fields)
+
+
+def append(eng: Engine, fields: dict[str, str]) -> str:
+    """Append prepared entry fields (trimming entries older than 365 days); returns the entry id."""
+    now_ms = int(time.time() * 1000)
+    return eng.conn.xadd(keys.AUDIT, fields, minid=str(now_ms - KEEP_MS), approximate=True).decode()
+
+
+def record_refusal(actor: Actor, action: str, *, queue: str | None = None, target: str | None = None,
+                   outcome: str, engine: Engine | None = None) -> str | None:
+    """Audit a refused call at most once per actor per minute. Every refusal is counted; the entry
+    written carries `count`, the refusals since the actor's previous entry (this one included).
+    Returns the entry id, or None when this refusal was only counted."""
+    eng = resolve(engine)
+    counter, gate = keys.audit_refusals(actor.source, actor.name), keys.audit_refusal_gate(actor.source, actor.name)
+    pipe = eng.conn.pipeline(transaction=True)
+    pipe.incr(counter)
+    pipe.expire(counter, REFUSAL_COUNT_KEEP_S)
+    pipe.set(gate, 1, nx=True, px=REFUSAL_ENTRY_EVERY_MS)
+    _n, _ttl, opened = pipe.execute()
+    if not opened:
+        return None
+    count = int(eng.conn.getdel(counter) or 1)  # refusals counted meanwhile go to the next entry
+    return record(actor, action, queue=queue, target=target, details={"count": count}, outcome=outcome,
+                  engine=eng)
 
 
 def list_entries(*, since: datetime | None = None, until: datetime | None = None, actor: str | None = None,

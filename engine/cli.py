@@ -49,7 +49,7 @@ def build_parser(queue_names: Sequence[str]) -> argparse.ArgumentParser:
     w.add_argument("--queues", type=_queue_list, default=list(queue_names))
     w.add_argument("--burst", action="store_true", help="exit when nothing is runnable")
     w.add_argument("--name")
-    w.add_argument("--hooks", metavar="MODULE:CLASS", help="a Hooks subclass to observe or extend the worker")
+    w.add_argument("--hooks", metavar="MODULE:CLASS", help="a Hooks subclass for this worker (overrides ENGINE_HOOKS)")
 
     ws = sub.add_parser("workers", help="every queue's workers, with the table's concurrency")
     ws.add_argument("--queues", type=_queue_list, default=list(queue_names))
@@ -127,9 +127,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_workers(args.queues, burst=args.burst, concurrency=dict(args.concurrency))
     eng = Engine.from_settings()
     if args.command == "worker":
+        from .hooks import load_hooks
         from .worker import Worker
 
-        Worker(eng, args.queues, burst=args.burst, name=args.name, hooks=_load_hooks(args.hooks)).run()
+        hooks = load_hooks(args.hooks, source="--hooks") if args.hooks else None
+        Worker(eng, args.queues, burst=args.burst, name=args.name, hooks=hooks).run()
         return 0
     if args.command == "scheduler":
         from .scheduler import main as scheduler_main
@@ -184,18 +186,6 @@ def _dead_letters(op, args) -> Any:
     if args.action == "retry":
         return {"retried": op.bulk_retry_dead_letters(ids=args.ids)}
     return {"deleted": op.bulk_delete_dead_letters(ids=args.ids)}
-
-
-def _load_hooks(spec: str | None):
-    if not spec:
-        return None
-    import importlib
-
-    module, _, name = spec.partition(":")
-    try:
-        return getattr(importlib.import_module(module), name)()
-    except (ImportError, AttributeError) as exc:
-        raise EngineError(f"--hooks {spec!r}: {exc}") from None
 
 
 def _whoami() -> str:

@@ -16,10 +16,14 @@ def server_ms(conn: redis.Redis) -> int:
 
 
 def ms_to_iso(ms: int | float | str | bytes | None, zone: tzinfo = timezone.utc) -> str | None:
-    """ISO 8601 text of a millisecond timestamp in `zone` (UTC by default); None for a missing value."""
+    """ISO 8601 text of a millisecond timestamp in `zone` (UTC by default); None for a missing value or
+    one no datetime can hold (a record written by another client), so a read never fails on it."""
     if ms is None or ms in ("", b""):
         return None
-    return datetime.fromtimestamp(int(float(ms)) / 1000, zone).isoformat()
+    try:
+        return datetime.fromtimestamp(int(float(ms)) / 1000, zone).isoformat()
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def ms_to_rq(ms: int) -> str:

@@ -15,7 +15,9 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-_RETRY_ON = (redis.ConnectionError, redis.TimeoutError)
+# A refused or reset connection is retried (a restart or failover blip). A timeout is not: the server
+# may have received the command, and retrying would only make a frozen server hang the caller longer.
+_RETRY_ON = (redis.ConnectionError,)
 
 
 @functools.cache
@@ -86,13 +88,16 @@ class FollowingSentinelConnection(SentinelManagedConnection):
 def connect(settings: Settings, *, check: bool = True) -> EngineRedis:
     """A client for the configured server (URL, host/port or Sentinel); reconnects by itself."""
     common = dict(
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=3),  # rides out a blip, fails in ~1 s
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=3, supported_errors=_RETRY_ON),  # ~1 s of blips
         retry_on_error=list(_RETRY_ON),
         health_check_interval=15,
         socket_keepalive=True,
+        socket_timeout=settings.redis_socket_timeout_s,
+        socket_connect_timeout=settings.redis_connect_timeout_s,
     )
     if settings.redis_sentinels:
-        sentinel = Sentinel(settings.sentinel_hosts, socket_timeout=2.0, password=None)
+        sentinel = Sentinel(settings.sentinel_hosts, socket_timeout=settings.redis_socket_timeout_s,
+                            socket_connect_timeout=settings.redis_connect_timeout_s, password=None)
         conn = sentinel.master_for(
             settings.redis_sentinel_master, password=settings.redis_password, db=settings.redis_db,
             connection_class=FollowingSentinelConnection, redis_class=EngineRedis, **common

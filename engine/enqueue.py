@@ -1,6 +1,7 @@
 """Writing jobs: one server round trip per job (one Lua call), pipelined for many."""
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -13,11 +14,13 @@ from rq.utils import utcformat
 from . import keys
 from .app import Engine
 from .audit import KEEP_MS as AUDIT_KEEP_MS
+from .audit import append as append_audit
 from .errors import ServerFullError, ValidationError
 from .oom import OutOfMemory
 from .schemas import check_job_id
 
 PRIORITIES = keys.PRIORITIES
+MAX_AHEAD_S = 366 * 86400  # the furthest a job may be scheduled ahead
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,6 @@ class EnqueueRequest:
     delay: timedelta | float | None = None
     run_at: datetime | None = None
     job_id: str | None = None
-    func: str | None = None  # tests and benchmarks only: another function on the same queue
     audit: dict[str, str] | None = None  # an audit entry's fields, written in the enqueue's own atomic step
 
 
@@ -39,15 +41,31 @@ def _timing(req: EnqueueRequest) -> tuple[int, int]:
     delay_ms = 0
     if req.delay is not None:
         seconds = req.delay.total_seconds() if isinstance(req.delay, timedelta) else req.delay
-        if not isinstance(seconds, (int, float)) or seconds < 0 or seconds > 366 * 86400:
+        if not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or not 0 <= seconds <= MAX_AHEAD_S:
             raise ValidationError("delay", "must be between 0 s and 366 days")
         delay_ms = int(round(seconds * 1000))
     run_at_ms = 0
     if req.run_at is not None:
         if not isinstance(req.run_at, datetime) or req.run_at.tzinfo is None:
             raise ValidationError("run_at", "must be a timezone-aware datetime")
-        run_at_ms = int(req.run_at.timestamp() * 1000)
+        try:
+            run_at_ms = int(req.run_at.astimezone(timezone.utc).timestamp() * 1000)
+        except (OverflowError, ValueError, OSError):  # e.g. 9999-12-31T23:59:59-23:59 is in year 10000 in UTC
+            raise ValidationError("run_at", "is outside the range of representable times") from None
     return run_at_ms, delay_ms
+
+
+def check_horizon(run_at: datetime | None) -> None:
+    """Refuse a run_at more than 366 days ahead of now (the helpers' check on callers' input; the
+    scheduler enqueues ticks ahead by its own clock)."""
+    if run_at is None or not isinstance(run_at, datetime) or run_at.tzinfo is None:
+        return  # _timing names those
+    try:
+        ahead_s = (run_at - datetime.now(timezone.utc)).total_seconds()
+    except OverflowError:
+        raise ValidationError("run_at", "is outside the range of representable times") from None
+    if ahead_s > MAX_AHEAD_S:
+        raise ValidationError("run_at", "must be at most 366 days ahead")
 
 
 def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any]]:
@@ -57,7 +75,7 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
     job_id = check_job_id(req.job_id) if req.job_id is not None else uuid.uuid4().hex
     run_at_ms, delay_ms = _timing(req)
     job = Job.create(
-        req.func or policy.func,
+        policy.func,
         kwargs=req.data,
         connection=eng.conn,
         id=job_id,
@@ -101,7 +119,10 @@ def enqueue(eng: Engine, req: EnqueueRequest) -> Job:
     if created == -1:
         raise ServerFullError(int(status), args[3])
     if not created:
-        return Job.fetch(job.id, connection=eng.conn, serializer=JSONSerializer)
+        existing = Job.fetch(job.id, connection=eng.conn, serializer=JSONSerializer)
+        if req.audit and existing.origin == req.queue:  # a re-send: nothing written, so its entry may follow
+            append_audit(eng, req.audit)
+        return existing
     return job
 
 

@@ -75,6 +75,16 @@ class PermanentError(JobError):
     """Retrying cannot help: skip the remaining retries and dead-letter at once."""
 
 
+class UnregisteredFunctionError(PermanentError):
+    """The job names a function other than its queue's registered processor: never imported nor run."""
+
+    def __init__(self, queue: str, named: str, registered: str):
+        super().__init__(f"job names function {named!r}, but queue {queue!r} runs only its registered "
+                         f"processor {registered!r}; the job was not run")
+        self.named = named
+        self.registered = registered
+
+
 class ProviderBackPressure(JobError):
     """The provider rate-limited us: start no job on this queue for retry_after_s, and put
     the job back in line without using an attempt."""

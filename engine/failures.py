@@ -24,7 +24,8 @@ log = logging.getLogger("engine.failures")
 def describe(exc: BaseException, worker: str, run: int, func_name: str) -> dict[str, Any]:
     """One attempt's error record: type, message, traceback, worker, time, run, function."""
     frames = tb_module.extract_tb(exc.__traceback__) if exc.__traceback__ else []
-    function = frames[-1].name if frames else func_name.rsplit(".", 1)[-1]
+    named = getattr(exc, "named", None)  # UnregisteredFunctionError: group by the function the job named
+    function = named or (frames[-1].name if frames else func_name.rsplit(".", 1)[-1])
     return {
         "type": type(exc).__name__,
         "message": str(exc)[:2000],

@@ -9,7 +9,7 @@ from typing import Any
 from rq.job import Job
 
 from .app import Engine, resolve
-from .enqueue import EnqueueRequest, enqueue, enqueue_many
+from .enqueue import EnqueueRequest, check_horizon, enqueue, enqueue_many
 from .schemas import validate_data
 
 
@@ -28,6 +28,7 @@ def add_job(
     seconds; `audit`, an audit entry's fields, is written in the enqueue's own atomic step (engine/operator.py)."""
     eng = resolve(engine)
     clean = validate_data(eng, queue_name, data)
+    check_horizon(run_at)
     return enqueue(eng, EnqueueRequest(queue_name, clean, priority=priority, delay=delay, run_at=run_at, job_id=job_id,
                                        audit=audit))
 

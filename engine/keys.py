@@ -197,6 +197,16 @@ class WorkerField:
 AUDIT = f"{JQ}:audit"
 
 
+def audit_refusals(source: str, actor: str) -> str:
+    """Refused calls by one actor not yet counted in an audit entry (a counter)."""
+    return f"{JQ}:audit:refused:{source}:{actor}"
+
+
+def audit_refusal_gate(source: str, actor: str) -> str:
+    """Held for a minute after an actor's refusal entry (SET NX PX): at most one entry a minute."""
+    return f"{JQ}:audit:refused-gate:{source}:{actor}"
+
+
 def schedule(name: str) -> str:
     return f"{JQ}:sched:{name}"
 

@@ -11,10 +11,10 @@ from typing import Any, Callable
 
 from rq.job import Job
 
-from . import audit, control, dead_letters, job_ops
+from . import audit, control, dead_letters, deadline, job_ops
 from .app import Engine
 from .audit import Actor
-from .errors import EngineError, PermissionDenied, ServerFullError
+from .errors import ConflictError, EngineError, PermissionDenied, ServerFullError
 from .helpers import add_job
 from .oom import OutOfMemory
 
@@ -35,9 +35,10 @@ class Operator:
         """Check the role, act, audit. With `audited_in_step` the action's own Lua step wrote the "ok"
         entry atomically with the change; only refusals are recorded here."""
         if not self.can_write:
-            audit.record(self.actor, action, queue=queue, target=target, details=details,
-                         outcome="denied: read-only role", engine=self.eng)
+            audit.record_refusal(self.actor, action, queue=queue, target=target, outcome="denied: read-only role",
+                                 engine=self.eng)
             raise PermissionDenied(f"{self.actor.name} ({self.role}) may not {action}")
+        deadline.before_write(self.eng)  # a caller past its budget (or a frozen server) gets no write
         try:
             result = fn()
         except ServerFullError as exc:
@@ -46,6 +47,10 @@ class Operator:
                              outcome=f"error: {exc}", engine=self.eng)
             except OutOfMemory:
                 log.warning("%s refused (server full); its audit entry was refused too", action)
+            raise
+        except ConflictError as exc:
+            audit.record(self.actor, action, queue=queue, target=target, details={**(details or {}), "error": str(exc)},
+                         outcome="conflict", engine=self.eng)
             raise
         except EngineError as exc:
             audit.record(self.actor, action, queue=queue, target=target, details=details,
@@ -62,9 +67,17 @@ class Operator:
                 job_id: str | None = None) -> Job:
         details = {"priority": priority, "delay": delay, "run_at": run_at, "job_id": job_id}
         entry = audit.entry_fields(self.actor, "enqueue", queue=queue, details=details)
-        return self._do("enqueue", lambda: add_job(queue, data, priority=priority, delay=delay, run_at=run_at,
-                                                   job_id=job_id, engine=self.eng, audit=entry),
-                        queue=queue, details=details, audited_in_step=True)
+
+        def enqueue() -> Job:
+            # the entry is written by the enqueue's own step (or, for a re-send of a job on this queue,
+            # right after it); a conflict writes nothing, and _do audits it as such
+            job = add_job(queue, data, priority=priority, delay=delay, run_at=run_at, job_id=job_id, engine=self.eng,
+                          audit=entry)
+            if job.origin != queue:  # the id is taken by a job kept on another queue
+                raise ConflictError(f"job id {job.id!r} is in use on queue {job.origin}")
+            return job
+
+        return self._do("enqueue", enqueue, queue=queue, details=details, audited_in_step=True)
 
     def retry_job(self, queue: str, job_id: str) -> bool:
         return self._do("retry", lambda: job_ops.retry_job(queue, job_id, engine=self.eng), queue=queue, target=job_id)

@@ -30,7 +30,6 @@ from . import keys
 from .alert_delivery import AlertDuty
 from .app import Engine, set_default_engine
 from .errors import ServerFullError, ValidationError
-from .hooks import Hooks
 from .oom import OomEpisode, OutOfMemory
 from .schedule_state import advance, is_paused, read_state, withdraw
 from .schedules import Schedule, job_data, schedules_for
@@ -218,7 +217,7 @@ class Scheduler:
         if time.monotonic() >= self._next_reap:
             self._next_reap = time.monotonic() + self.eng.settings.reap_interval_ms / 1000
             try:
-                maintain(self.eng, Hooks(), "scheduler", self.oom)
+                maintain(self.eng, self.eng.hooks, "scheduler", self.oom)
             except (redis.ConnectionError, redis.TimeoutError):
                 raise
             except Exception:

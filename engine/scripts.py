@@ -58,17 +58,32 @@ class DirectCaller:
         self._pool = conn.connection_pool
         self.connection = self._pool.make_connection()
 
-    def __call__(self, script, keys: list, args: list):
+    def _connect(self) -> None:
         master = getattr(self._pool, "master_address", None)  # Sentinel pools only
         if master is not None and master != (self.connection.host, self.connection.port):
             self.connection.disconnect()  # Sentinel moved the master
         self.connection.connect()  # no-op when connected; a Sentinel-managed one asks Sentinel first
+
+    def __call__(self, script, keys: list, args: list):
+        self._connect()
         try:
             return self._evalsha(script, keys, args)
         except redis.exceptions.NoScriptError:
             self.connection.send_command("SCRIPT", "LOAD", script.script)
             self.connection.read_response()
             return self._evalsha(script, keys, args)
+        except (redis.ConnectionError, redis.TimeoutError):
+            self.connection.disconnect()
+            raise
+
+    def blpop(self, keys: list[str], block_s: float):
+        """BLPOP on this connection, its read allowed the block time plus the socket timeout (a plain
+        socket timeout shorter than the block would fail every idle wait)."""
+        self._connect()
+        try:
+            self.connection.send_command("BLPOP", *keys, block_s)
+            socket_timeout = self.connection.socket_timeout or 0
+            return self.connection.read_response(timeout=block_s + socket_timeout)
         except (redis.ConnectionError, redis.TimeoutError):
             self.connection.disconnect()
             raise

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     embedded_port: int = 6399  # the embedded Valkey's port when no server is configured
     scheduler_tz: str = "UTC"
+    engine_hooks: str | None = Field(default=None, description="module:Class, a subclass of engine.hooks.Hooks")
 
     # The application's queue table and schedules (module:attribute); the defaults are the platform's.
     engine_queues: str = "processors.table:QUEUES"
@@ -60,6 +61,11 @@ class Settings(BaseSettings):
     alert_history_days: float = Field(default=30.0, gt=0)
     # Shared with admission control: used_memory above this share of maxmemory is "memory full".
     memory_high_water_ratio: float = Field(default=0.9, gt=0, le=1)
+
+    # Every server call is bounded: a frozen server makes a call fail (and the API answer 503) after
+    # about this long. Blocking calls (the worker's BLPOP) get their block time on top.
+    redis_socket_timeout_s: float = Field(default=1.0, gt=0, le=60)
+    redis_connect_timeout_s: float = Field(default=1.0, gt=0, le=60)
 
     @field_validator("redis_url")
     @classmethod

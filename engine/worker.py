@@ -21,7 +21,7 @@ from rq.timeouts import JobTimeoutException, TimerDeathPenalty, UnixSignalDeathP
 
 from . import jobctx, jobs, keys, metrics, retention, worker_registry
 from .app import Engine, set_default_engine
-from .errors import JobTimeoutError, WorkerDiedError
+from .errors import JobTimeoutError, UnregisteredFunctionError, WorkerDiedError
 from .failures import handle_failure
 from .hooks import Hooks
 from .oom import OomEpisode, OutOfMemory
@@ -41,7 +41,7 @@ class Worker:
                  name: str | None = None):
         self.eng = eng
         self.queues = [eng.table[q].name for q in queues]
-        self.hooks = hooks or Hooks()
+        self.hooks = hooks or eng.hooks
         self.burst = burst
         self.name = name or f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
         self.member = ""  # `job_id|worker` while a job runs
@@ -104,7 +104,7 @@ class Worker:
         """Sleep until a job may be due, waking early when one is enqueued. A server fires blocking
         timeouts only on its cron tick (~100 ms), so the last stretch is slept here, precisely."""
         if wait_s > SERVER_TICK_S:
-            self.eng.conn.blpop([keys.wake(q) for q in self.queues], timeout=wait_s - SERVER_TICK_S)
+            self._direct.blpop([keys.wake(q) for q in self.queues], wait_s - SERVER_TICK_S)
         else:
             time.sleep(max(0.001, wait_s))
 
@@ -132,13 +132,16 @@ class Worker:
         member = self.member
         token = jobctx.bind(jobctx.JobContext(self.eng, job_id, queue, runs))
         started = time.perf_counter()
+        registered = self.eng.table[queue].func
         try:
+            if job.func_name != registered:  # only the queue's own processor runs, whatever the payload says
+                raise UnregisteredFunctionError(queue, job.func_name, registered)
             self.hooks.before_job(job, queue)
             # SIGALRM works only in the main thread; a worker run in a thread (tests) uses a timer.
             main = threading.current_thread() is threading.main_thread()
             penalty = UnixSignalDeathPenalty if main else TimerDeathPenalty
             with penalty(self.eng.table[queue].timeout_s, JobTimeoutException, job_id=job_id):
-                result = jobs.processor(job.func_name)(*job.args, **job.kwargs)
+                result = jobs.processor(registered)(*job.args, **job.kwargs)
         except HardStop:
             raise
         except JobTimeoutException as exc:

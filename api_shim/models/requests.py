@@ -3,7 +3,7 @@ OpenAPI document calls invalid is exactly what the API refuses."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema,
@@ -30,19 +30,46 @@ MAX_PAGE = 500
 MAX_OFFSET = 1_000_000
 MAX_BULK_IDS = 200
 
-_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})")
+# RFC 3339 date-times with an offset, every calendar day of every month (29 February left out, which
+# the API still accepts in leap years), in a year range where every offset stays within Python's
+# years 1-9999 in UTC: what the OpenAPI document calls valid is what the API accepts.
+_MONTH_DAY = r"((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)"
+_TIME = r"[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
+YEARS_ANY = r"(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+YEARS_SINCE_1970 = r"(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}" + _TIME)
 
 
-def parse_timestamp(value: Any) -> datetime:
-    """An RFC 3339 date-time with an offset (e.g. 2024-05-01T12:00:00Z); nothing looser."""
+def date_time_pattern(years: str) -> str:
+    return f"^{years}-{_MONTH_DAY}{_TIME}$"
+
+
+def parse_timestamp(value: Any, years: str = YEARS_ANY) -> datetime:
+    """An RFC 3339 date-time with an offset (e.g. 2024-05-01T12:00:00Z) in the given years; nothing looser."""
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value
     if not isinstance(value, str) or not _RFC3339.fullmatch(value):
         raise ValueError("must be an RFC 3339 date-time with a time zone, e.g. 2024-05-01T12:00:00Z")
     try:
-        return datetime.fromisoformat(value.upper())
-    except ValueError:
-        raise ValueError("not a valid date-time") from None
+        parsed = datetime.fromisoformat(value.upper())
+        parsed.astimezone(timezone.utc)  # must exist in UTC too (9999-12-31T23:59:59-23:59 does not)
+    except (ValueError, OverflowError):
+        raise ValueError("not a valid date-time, or outside years 1-9999 in UTC") from None
+    if not re.fullmatch(years, value[:4]):
+        raise ValueError("the year is outside the accepted range (see the pattern)")
+    return parsed
+
+
+def timestamp_type(years: str, description: str, *, accepted_years: str | None = None) -> Any:
+    """A date-time parameter documented (pattern) for `years` and accepted for `accepted_years`
+    (the same unless given)."""
+    accepted = accepted_years or years
+    return Annotated[datetime, BeforeValidator(lambda v: parse_timestamp(v, accepted)),
+                     WithJsonSchema({"type": "string", "pattern": date_time_pattern(years), "description": description})]
+
+
+def _years_up_to(last: int) -> str:
+    return "(" + "|".join(str(y) for y in range(1970, last + 1)) + ")"
 
 
 def _json_int(value: Any) -> Any:
@@ -54,8 +81,13 @@ def _json_int(value: Any) -> Any:
 
 JsonInt = Annotated[int, BeforeValidator(_json_int)]
 
-Timestamp = Annotated[datetime, BeforeValidator(parse_timestamp),
-                      WithJsonSchema({"type": "string", "format": "date-time"})]
+Timestamp = timestamp_type(YEARS_ANY, "RFC 3339 date-time with an offset, years 0002-9998")
+# Metrics exist only after 1970.
+SinceEpoch = timestamp_type(YEARS_SINCE_1970, "RFC 3339 date-time with an offset, years 1970-9998")
+# A job runs at most 366 days ahead (the engine checks that exactly): documented are the years up to
+# the last one wholly within 365 days of this process's start; later ones the engine allows are accepted.
+RunAt = timestamp_type(_years_up_to((datetime.now(timezone.utc) + timedelta(days=364)).year - 1),
+                       "RFC 3339 date-time with an offset, at most 366 days ahead", accepted_years=YEARS_ANY)
 
 
 class StrictModel(BaseModel):
@@ -74,7 +106,7 @@ class NewJobBase(StrictModel):
     priority: Priority = "normal"
     delay_s: float = Field(default=None, ge=0, le=366 * 86400, allow_inf_nan=False,
                            description="start after this many seconds (not with run_at)")
-    run_at: Timestamp = Field(default=None, description="start at this time (not with delay_s)")
+    run_at: RunAt = Field(default=None, description="start at this time (not with delay_s), at most 366 days ahead")
     job_id: NewJobId = Field(default=None, description="caller-chosen id (letters, digits, '_', '-'); "
                                                       "a pending job with this id is returned")
 

@@ -70,9 +70,7 @@ def _add_job_route(target: APIRouter, policy: QueuePolicy) -> None:
     def add_job(op: WriteOp, response: Response, body: Annotated[model, Body()]) -> CreatedJob:  # type: ignore[valid-type]
         check_data(wire, body.data)
         job = op.enqueue(queue, body.data, priority=body.priority, delay=body.delay_s, run_at=body.run_at,
-                         job_id=body.job_id)
-        if job.origin != queue:
-            raise ConflictError(f"job id {job.id!r} is in use on queue {job.origin}")
+                         job_id=body.job_id)  # an id in use on another queue: ConflictError (409, audited)
         href = f"{PREFIX}/jobs/{queue}/{job.id}"
         response.headers["Location"] = href
         try:

@@ -71,7 +71,7 @@ def plan_jobs(cfg: SoakConfig) -> list[PlannedJob]:
 
 
 def engine_settings(cfg: SoakConfig, url: str) -> dict[str, Any]:
-    overrides = {q: {"rate_limit_per_min": 10_000_000, "retries": cfg.retries} for q in QUEUES}
+    overrides = {q: {"rate_limit_per_min": 10_000_000, "retries": cfg.retries, "func": FUNC} for q in QUEUES}
     return dict(redis_url=url, lease_ms=cfg.lease_ms, reap_interval_ms=cfg.reap_interval_ms,
                 delay_scale=cfg.delay_scale, queue_overrides=overrides, scheduler_call_lease_ms=cfg.call_lease_ms)
 
@@ -109,7 +109,7 @@ class Producer(threading.Thread):
             try:
                 enqueue_many(self.eng, [EnqueueRequest(j.queue, {"kind": j.kind, "pause_ms": j.pause_ms},
                                                        priority=j.priority, delay=j.delay_s or None,
-                                                       job_id=j.job_id, func=FUNC) for j in pending])
+                                                       job_id=j.job_id) for j in pending])
                 self.acked += [j.job_id for j in pending]
                 return
             except (redis.ConnectionError, redis.TimeoutError):

@@ -5,7 +5,8 @@
 --       audit keep ms, n (audit items, 0 = no entry), n audit items (field, value, ...), then the
 --       job's field, value, ...
 -- Returns {1, status} when created, {0, status} when a job with this id exists: pending, or finished
--- and still kept (so a producer that re-sends an enqueue after a lost reply never runs a job twice),
+-- and still kept (so a producer that re-sends an enqueue after a lost reply never runs a job twice;
+-- nothing is written then, the caller audits the re-send or the conflict),
 -- {-1, used_memory} when refused because the server's memory is at the mark; nothing is written then.
 local function enqueue_job(KEYS, ARGV)
 local now = server_now_ms()
@@ -17,7 +18,6 @@ local function audit()
 end
 local existing = redis.call('HGET', KEYS[1], 'status')
 if existing then
-  audit()
   return {0, existing}
 end
 local mark = tonumber(ARGV[4])

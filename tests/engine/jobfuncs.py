@@ -1,6 +1,11 @@
-"""Job functions used by the engine tests (run inside real worker processes too)."""
+"""Job functions used by the engine tests (run inside real worker processes too).
+
+The test queue table (tests/conftest.py TEST_TABLE) names `dispatch` as every queue's processor; it
+runs the function of this module (or of another tests.* module) that the job's own `fn` field names.
+"""
 from __future__ import annotations
 
+import importlib
 import os
 import time
 
@@ -84,3 +89,14 @@ def fail_first_run(**data):
     if ctx is not None and ctx.run == 1:
         raise RuntimeError("first run fails")
     return {"ok": True}
+
+
+def dispatch(fn: str = "", **data):
+    """The test queues' registered processor: runs `fn` (a name in this module, or a dotted
+    tests.* path), so a test picks its behaviour by the job's data, never by the payload's function."""
+    if not fn:
+        raise PermanentError("test job without an `fn` field")
+    module, _, name = fn.rpartition(".") if "." in fn else (__name__, "", fn)
+    if not module.startswith("tests."):
+        raise PermanentError(f"fn {fn!r} is not a test function")
+    return getattr(importlib.import_module(module), name)(**data)

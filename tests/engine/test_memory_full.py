@@ -25,7 +25,9 @@ from engine.scheduler import Scheduler
 from engine.worker import reap
 from processors import helpers
 from tests.conftest import FAST
-from tests.engine.support import FUNCS, ROOT, spawn_worker, thread_workers, wait_until, worker_env
+from tests.engine.support import ROOT, spawn_worker, thread_workers, wait_until, worker_env
+
+FUNCS = "tests.engine.jobfuncs"  # the table names these functions (QUEUE_OVERRIDES)
 
 PHONE = "+9779800000000"
 WRITE_KEY = "write-key-0123456789"

@@ -10,7 +10,9 @@ from collections import Counter
 from engine import dead_letters, keys, retention
 from engine.enqueue import EnqueueRequest, enqueue, enqueue_many
 from processors.table import QUEUE_NAMES
-from tests.engine.support import FUNCS, spawn_worker, thread_workers, wait_until
+from tests.engine.support import spawn_worker, thread_workers, wait_until
+
+FUNCS = "tests.engine.jobfuncs"  # the table names these functions (QUEUE_OVERRIDES)
 
 SHORT = {"keep_completed_s": 1, "keep_failed_s": 1, "rate_limit_per_min": 1_000_000}
 # every queue keeps 1 s; orderExpiry's jobs fail once (retry, attempts, failure group) then complete

@@ -9,6 +9,12 @@ from processors import helpers
 from engine.errors import UnknownQueueError, ValidationError
 
 
+@pytest.fixture
+def engine(processors_engine):
+    """The helpers enqueue for the platform's real processors."""
+    return processors_engine
+
+
 def test_whatsapp_helper_enqueues_a_json_job_on_the_normal_list(engine):
     job = helpers.add_whatsapp_message("+9779800000000", "Hello!")
     assert engine.conn.lrange(keys.waiting("whatsapp", "normal"), 0, -1) == [job.id.encode()]
