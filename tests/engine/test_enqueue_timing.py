@@ -26,7 +26,7 @@ def test_timing_out_of_bounds_is_a_validation_error_and_nothing_is_written(engin
 
 
 def test_the_helpers_refuse_a_run_at_more_than_366_days_ahead(engine):
-    from engine import helpers
+    from processors import helpers
 
     with pytest.raises(ValidationError) as err:
         helpers.add_whatsapp_message("+9779800000000", "hi", run_at=datetime.now(timezone.utc) + timedelta(days=367))

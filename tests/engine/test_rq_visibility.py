@@ -51,7 +51,7 @@ def test_finished_job_has_rq_started_at_ended_at_and_call_string(engine):
     job = put(engine, "whatsapp", "ok", {"phone": "+9779800000000", "message": "hi"})
     Worker(engine, ["whatsapp"], burst=True).run()
     rq_job = fetch(engine, job.id)
-    assert rq_job.description == "tests.engine.jobfuncs.ok(message='hi', phone='+9779800000000')"
+    assert rq_job.description == "tests.engine.jobfuncs.dispatch(fn='ok', message='hi', phone='+9779800000000')"
     assert rq_job.description == rq_job.get_call_string()
     assert rq_job.started_at is not None and rq_job.ended_at is not None
     start_ms = int(rq_job.started_at.timestamp() * 1000)
