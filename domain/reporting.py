@@ -1,14 +1,13 @@
 """The daily business report: figures for one local calendar day, stored in the database and as CSV."""
 from __future__ import annotations
 
-import csv
 import os
 import tempfile
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
@@ -129,15 +128,17 @@ def csv_rows(figures: Mapping[str, Any]) -> list[list[Any]]:
     return rows
 
 
-def write_csv(figures: Mapping[str, Any], reports_dir: Path) -> Path:
-    """Write `daily-report-<date>.csv` atomically (a reader never sees half a file)."""
+def write_csv(figures: Mapping[str, Any], reports_dir: Path, render: Callable[[list[list[Any]]], str]) -> Path:
+    """Write `daily-report-<date>.csv` atomically (a reader never sees half a file). `render` turns the
+    rows into CSV text: the caller passes the one safe writer (engine.export.write_rows), which the
+    domain may not import."""
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
     path = reports_dir / f"daily-report-{figures['date']}.csv"
     fd, tmp = tempfile.mkstemp(dir=reports_dir, prefix=".daily-report-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            csv.writer(fh).writerows(csv_rows(figures))
+            fh.write(render(csv_rows(figures)))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from engine import jobctx
 from engine.app import resolve
 from engine.errors import PermanentError
+from engine.export import write_rows
 from engine.metrics import day_totals
 
 from domain.clock import utcnow
@@ -48,7 +49,7 @@ def run(report_date: str | None = None, *, settings: DomainSettings | None = Non
     # Read in a read-only session (no SQLite write lock while the figures are computed), then save.
     with session_scope(settings.database_url, readonly=True) as session:
         figures = build_figures(session, day, tz_name, queues, progress=lambda pct: jobctx.set_progress(15 + pct * 0.7))
-    path = write_csv(figures, settings.reports_dir)
+    path = write_csv(figures, settings.reports_dir, write_rows)
     jobctx.set_progress(90)
     with session_scope(settings.database_url) as session:
         report = save_report(session, day, tz_name, figures, path, now)

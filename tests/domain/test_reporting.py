@@ -9,6 +9,7 @@ from domain.fallback import fall_back
 from domain.models import DailyReport
 from domain.orders import cancel_order, confirm_order
 from domain.reporting import build_figures, day_window, save_report, write_csv
+from engine.export import write_rows
 
 from tests.domain_fixtures import NOW, make_order
 
@@ -77,7 +78,7 @@ def test_the_wholesaler_table_shows_orders_confirmations_and_fallbacks(session, 
 def test_the_csv_holds_every_section(session, world, tmp_path):
     seed_day(session, world)
     figures = build_figures(session, DAY, KTM, QUEUES)
-    path = write_csv(figures, tmp_path / "reports")
+    path = write_csv(figures, tmp_path / "reports", write_rows)
     assert path.name == "daily-report-2025-03-10.csv"
     rows = list(csv.reader(path.open()))
     assert rows[0] == ["section", "item", "metric", "value"]
@@ -87,6 +88,17 @@ def test_the_csv_holds_every_section(session, world, tmp_path):
     assert ["queue", "whatsapp", "dead_lettered", "1"] in rows
     assert any(r[0] == "wholesaler" and r[2] == "fallbacks_away" and r[3] == "1" for r in rows)
     assert [p.name for p in (tmp_path / "reports").iterdir()] == [path.name]  # no temporary file left
+
+
+def test_the_report_file_is_formula_escaped_and_quotes_line_breaks(session, world, tmp_path):
+    seed_day(session, world)
+    figures = build_figures(session, DAY, KTM, QUEUES)
+    figures["wholesalers"][0]["wholesaler_id"] = "=HYPERLINK(\"http://x\")"
+    figures["wholesalers"][0]["name"] = "two\rlines"
+    rows = list(csv.reader(write_csv(figures, tmp_path / "reports", write_rows).open(newline="")))
+    items = {r[1] for r in rows if r[0] == "wholesaler"}
+    assert "'=HYPERLINK(\"http://x\") two\rlines" in items  # one cell: escaped, and the CR did not split the row
+    assert not any(cell.startswith("=") for r in rows for cell in r)
 
 
 def test_saving_a_date_again_replaces_its_report(session, world, tmp_path):
