@@ -93,7 +93,8 @@ def test_history_is_rolled_up_into_minutes_hours_and_days_with_retention(engine)
     for res in ("h", "d"):
         rows = metrics.history("whatsapp", resolution=res, **window)
         assert sum(r["completed"] for r in rows) == 3
-        assert sum(r["started"] for r in rows) == 3 and rows[-1]["run_p50_ms"] is not None
+        # the window may span an hour (or day) boundary: the jobs' bucket is not always the last row
+        assert sum(r["started"] for r in rows) == 3 and any(r["run_p50_ms"] is not None for r in rows)
     for res, ttl in (("m", histogram.KEEP_MINUTES_S), ("h", histogram.KEEP_HOURS_S), ("d", histogram.KEEP_DAYS_S)):
         [key] = engine.conn.keys(keys.metrics_prefix(res, "whatsapp") + "*")
         assert abs(engine.conn.ttl(key) - ttl) < 5
