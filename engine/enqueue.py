@@ -14,6 +14,7 @@ from . import keys
 from .app import Engine
 from .errors import ValidationError
 from .schemas import check_job_id
+from .search_index import index_keys
 
 PRIORITIES = keys.PRIORITIES
 
@@ -80,6 +81,7 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
         keys.scheduled(req.queue),
         keys.wake(req.queue),
         keys.RQ_QUEUES,
+        *index_keys(policy, req.data, eng.settings.phone_region),
     ]
     return job, script_keys, flat
 

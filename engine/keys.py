@@ -38,6 +38,11 @@ def failed(queue: str) -> str:
     return f"{RQ}:failed:{queue}"
 
 
+def cancelled(queue: str) -> str:
+    """RQ's CanceledJobRegistry key: cancelled jobs, score = expiry time (s), kept with the failed retention."""
+    return f"{RQ}:canceled:{queue}"
+
+
 def active(queue: str) -> str:
     """Running jobs: member `job_id|token`, score = lease deadline in ms (server clock)."""
     return f"{JQ}:active:{queue}"
@@ -121,3 +126,18 @@ def schedule(name: str) -> str:
 
 def schedule_tick(name: str, tick_s: int) -> str:
     return f"{JQ}:sched:{name}:tick:{tick_s}"
+
+
+# -- support desk: business-key index --------------------------------------------------
+INDEX_PREFIX = f"{JQ}:idx:"
+
+
+def index(kind: str, value: str) -> str:
+    """Jobs whose data names this business key (order, phone, ...): zset of job ids, score = enqueue ms."""
+    return f"{INDEX_PREFIX}{kind}:{value}"
+
+
+INDEX_SCAN_CURSOR = f"{JQ}:idx-trim-cursor"  # where the periodic trim's SCAN of index keys stopped
+
+# job-hash fields of a cancel request (the request time, server ms)
+CANCEL_REQUESTED_MS = "jq_cancel_ms"

@@ -9,6 +9,12 @@ from .errors import ConfigError, UnknownQueueError
 
 Backoff = Literal["exponential", "fixed"]
 
+# Business keys the support desk finds jobs by (engine/search_index.py)
+KEY_KINDS = ("order", "phone", "retailer", "wholesaler", "account")
+# data field -> key kind, for a queue that declares nothing else
+DEFAULT_INDEX_KEYS: Mapping[str, str] = {"order_id": "order", "phone": "phone", "retailer_id": "retailer",
+                                         "wholesaler_id": "wholesaler", "account_id": "account"}
+
 
 @dataclass(frozen=True)
 class SlaTarget:
@@ -36,6 +42,8 @@ class QueuePolicy:
     keep_failed_s: int = 7 * 24 * 3600
     jitter: bool = False
     sla: SlaTarget | None = None
+    # data field -> business key kind: the job is indexed under each named key at enqueue
+    index_keys: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_INDEX_KEYS))
 
     def __post_init__(self) -> None:
         problems = []
@@ -51,6 +59,9 @@ class QueuePolicy:
             problems.append("rate_limit_per_min must be >= 1")
         if self.timeout_s < 1 or self.keep_completed_s < 1 or self.keep_failed_s < 1:
             problems.append("timeout and retention must be >= 1 s")
+        bad_kinds = sorted(set(self.index_keys.values()) - set(KEY_KINDS))
+        if bad_kinds:
+            problems.append(f"index_keys: unknown key kind(s) {bad_kinds}; known: {', '.join(KEY_KINDS)}")
         if problems:
             raise ConfigError(f"queue {self.name}: " + "; ".join(problems))
 
@@ -78,11 +89,17 @@ class QueuePolicy:
 DEFAULT_TABLE: tuple[QueuePolicy, ...] = (
     #           name                    processor                                   conc retries backoff       base  rate/min
     QueuePolicy("whatsapp",             "processors.whatsapp.run",                  5,   3, "exponential",  2.0, 100, timeout_s=30,
-                sla=SlaTarget(start_within_s=60, ratio=0.95)),
-    QueuePolicy("orderExpiry",          "processors.order_expiry.run",              3,   2, "fixed",        5.0, 50, timeout_s=60),
-    QueuePolicy("vendorFallback",       "processors.vendor_fallback.run",           2,   3, "exponential",  3.0, 20, timeout_s=60),
-    QueuePolicy("dailyReports",         "processors.daily_reports.run",             1,   2, "fixed",       10.0, 10, timeout_s=600),
-    QueuePolicy("creditReconciliation", "processors.credit_reconciliation.run",     2,   3, "exponential",  5.0, 30, timeout_s=600),
+                sla=SlaTarget(start_within_s=60, ratio=0.95),
+                index_keys={"phone": "phone", "order_id": "order", "retailer_id": "retailer",
+                            "wholesaler_id": "wholesaler", "account_id": "account"}),
+    QueuePolicy("orderExpiry",          "processors.order_expiry.run",              3,   2, "fixed",        5.0, 50, timeout_s=60,
+                index_keys={"order_id": "order"}),
+    QueuePolicy("vendorFallback",       "processors.vendor_fallback.run",           2,   3, "exponential",  3.0, 20, timeout_s=60,
+                index_keys={"order_id": "order", "failed_wholesaler_id": "wholesaler"}),
+    QueuePolicy("dailyReports",         "processors.daily_reports.run",             1,   2, "fixed",       10.0, 10, timeout_s=600,
+                index_keys={}),
+    QueuePolicy("creditReconciliation", "processors.credit_reconciliation.run",     2,   3, "exponential",  5.0, 30, timeout_s=600,
+                index_keys={"account_id": "account"}),
 )  # fmt: skip
 
 

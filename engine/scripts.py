@@ -23,6 +23,8 @@ SCRIPTS = {
     "rollup": ["rollup"],
     "schedule_advance": ["schedule_advance"],
     "schedule_claim": ["schedule_claim"],
+    "index_drop": ["index_drop"],
+    "cancel": ["cancel"],
 }
 
 

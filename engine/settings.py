@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     rate_window_ms: int = Field(default=60_000, gt=0)
     lease_ms: int = Field(default=10_000, ge=200, description="a job whose worker misses this long is recovered")
     reap_interval_ms: int = Field(default=2_000, ge=50)
+    # A running job asked to cancel that runs on this long is recorded as cancelled; its result is discarded.
+    cancel_grace_ms: int = Field(default=30_000, ge=0)
+
+    # Phone numbers written without a country code (search, index) are read in this region (ISO 3166).
+    phone_region: str = Field(default="NP", pattern=r"^[A-Z]{2}$")
 
     @field_validator("redis_url")
     @classmethod

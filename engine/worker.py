@@ -21,7 +21,7 @@ import redis
 from rq.timeouts import JobTimeoutException, TimerDeathPenalty, UnixSignalDeathPenalty
 from rq.utils import utcformat
 
-from . import jobctx, jobs, keys, metrics
+from . import jobctx, jobs, keys, metrics, search_index
 from .app import Engine, set_default_engine
 from .errors import JobTimeoutError, WorkerDiedError
 from .failures import handle_failure
@@ -223,6 +223,7 @@ def maintain(eng: Engine, hooks: Hooks, worker_name: str) -> None:
     """Periodic duties any worker (and the scheduler) may do, all safe to run concurrently."""
     reap(eng, hooks, worker_name)
     metrics.roll_up(engine=eng)
+    search_index.trim(eng)
 
 
 def reap(eng: Engine, hooks: Hooks, worker_name: str) -> int:

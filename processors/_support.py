@@ -27,6 +27,8 @@ def enqueue_notice(notice: Notice) -> str:
     """
     try:
         job = helpers.add_whatsapp_message(notice.phone, notice.text, reference=notice.reference,
+                                           order_id=notice.order_id, retailer_id=notice.retailer_id,
+                                           wholesaler_id=notice.wholesaler_id, account_id=notice.account_id,
                                            job_id=notice.job_id, engine=job_engine())
     except ValidationError as exc:
         raise PermanentError(f"cannot enqueue notice {notice.job_id} to {notice.phone!r}: {exc}") from exc

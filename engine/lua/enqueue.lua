@@ -1,5 +1,5 @@
 -- Create a job record and put it in line, or in the scheduled set when due later.
--- KEYS: job, waiting list, scheduled, wake, rq:queues
+-- KEYS: job, waiting list, scheduled, wake, rq:queues, then the business-key index keys its data names
 -- ARGV: job_id, run_at_ms (0 = none), delay_ms (0 = none), field, value, ...
 -- Returns {1, status} when created, {0, status} when a job with this id exists: pending, or finished
 -- and still kept. So a producer that re-sends an enqueue after a lost reply never runs a job twice.
@@ -9,6 +9,9 @@ if existing then
   return {0, existing}
 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+for k = 6, #KEYS do
+  redis.call('ZADD', KEYS[k], now, ARGV[1])
+end
 local due = tonumber(ARGV[2])
 local delay = tonumber(ARGV[3])
 if delay > 0 then due = now + delay end
