@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from rq.job import Job
 
-from . import audit, control, dead_letters, job_ops
+from . import audit, cancel, control, dead_letters, job_ops
 from .app import Engine
 from .audit import Actor
 from .errors import EngineError, PermissionDenied
@@ -52,6 +52,15 @@ class Operator:
 
     def retry_job(self, queue: str, job_id: str) -> bool:
         return self._do("retry", lambda: job_ops.retry_job(queue, job_id, engine=self.eng), queue=queue, target=job_id)
+
+    def cancel(self, queue: str, job_id: str) -> str:
+        """"cancelled" at once, or "cancelling" for a running job (see engine/cancel.py)."""
+        details: dict[str, Any] = {}
+
+        def act() -> str:
+            details["outcome"] = cancel.cancel_job(queue, job_id, engine=self.eng)
+            return details["outcome"]
+        return self._do("cancel", act, queue=queue, target=job_id, details=details)
 
     def remove_job(self, queue: str, job_id: str) -> None:
         return self._do("delete", lambda: job_ops.remove_job(queue, job_id, engine=self.eng), queue=queue,

@@ -23,7 +23,7 @@ from rq.utils import utcformat
 
 from . import jobctx, jobs, keys, metrics, search_index
 from .app import Engine, set_default_engine
-from .errors import JobTimeoutError, WorkerDiedError
+from .errors import JobCancelled, JobTimeoutError, WorkerDiedError
 from .failures import handle_failure
 from .hooks import Hooks
 from .scripts import DirectCaller
@@ -51,6 +51,7 @@ class Worker:
         self.processed = 0
         self._next_reap = 0.0
         self._next: list | None = None  # a job already taken by the last step() call
+        self._running: tuple[str, jobs.RunningJob, str] | None = None  # (queue, job, member) while one runs
         self._lock = threading.Lock()
         self._dequeue_keys: list[str] = []
         for q in self.queues:
@@ -124,6 +125,7 @@ class Worker:
         job.fields["jq_runs"] = str(runs)
         with self._lock:
             self.member, self.current_queue = f"{job_id}|{self.name}", queue
+            self._running = (queue, job, self.member)
         member = self.member
         token = jobctx.bind(jobctx.JobContext(self.eng, job_id, queue, runs))
         started = time.perf_counter()
@@ -149,7 +151,7 @@ class Worker:
         finally:
             jobctx.unbind(token)
             with self._lock:
-                self.member = ""
+                self.member, self._running = "", None
             self.processed += 1
 
     def _complete(self, queue: str, job_id: str, member: str, result: Any, run_ms: float) -> None:
@@ -185,11 +187,22 @@ class Worker:
 
     def _beat(self) -> None:
         with self._lock:
-            member, queue = self.member, self.current_queue
+            member, queue, running = self.member, self.current_queue, self._running
         ttl_s = max(2, self.eng.settings.lease_ms * 3 // 1000)
-        self.eng.scripts.heartbeat(
-            keys=[keys.active(queue), keys.WORKERS, keys.worker(self.name)],
-            args=[member, self.eng.settings.lease_ms, self.name, ttl_s, member.split("|")[0]])
+        job_id = member.split("|")[0]
+        now_ms, cancel_ms = self.eng.scripts.heartbeat(
+            keys=[keys.active(queue), keys.WORKERS, keys.worker(self.name), keys.job(job_id)],
+            args=[member, self.eng.settings.lease_ms, self.name, ttl_s, job_id, keys.CANCEL_REQUESTED_MS])
+        if running and cancel_ms and int(now_ms) - int(cancel_ms) >= self.eng.settings.cancel_grace_ms:
+            self._cancel_overdue(*running)
+
+    def _cancel_overdue(self, queue: str, job: jobs.RunningJob, member: str) -> None:
+        """A cancelled run that went on past the grace period: record it as cancelled now (this takes the
+        lease, so whatever the processor returns later is refused by the complete step)."""
+        grace_s = self.eng.settings.cancel_grace_ms / 1000
+        exc = JobCancelled(f"cancelled by an operator; still running {grace_s:g} s later, so its result is discarded")
+        if handle_failure(self.eng, self.hooks, queue, job, member, exc, job.fields, self.name):
+            log.warning("job %s on %s: cancelled past the grace period while still running", job.id, queue)
 
     def _register(self) -> None:
         self.eng.conn.hset(keys.worker(self.name), mapping={

@@ -76,3 +76,28 @@ def die_first_run(**data):
     if ctx.engine.conn.set(f"test:died:{ctx.job_id}", 1, nx=True):
         os.kill(os.getpid(), 9)
     return mark(**data)
+
+
+def cooperative(seconds: float = 10.0, **data):
+    """Works in small steps and stops when cancelled (as the long processors do)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        jobctx.check_cancelled()
+        time.sleep(0.02)
+    return {"finished": True}
+
+
+def stubborn(seconds: float = 1.5, **data):
+    """Ignores a cancel request and returns a result late."""
+    time.sleep(seconds)
+    return {"late": True}
+
+
+def fail_when_cancelled(seconds: float = 10.0, **data):
+    """Sees the cancel and fails with an ordinary error (which must not be retried)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if jobctx.cancelled():
+            raise RuntimeError("stopped half way")
+        time.sleep(0.02)
+    return {"finished": True}
