@@ -66,8 +66,10 @@ def get_job(queue_name: str, job_id: str, *, engine: Engine | None = None) -> di
     }
 
 
-def retry_job(queue_name: str, job_id: str, *, engine: Engine | None = None) -> bool:
-    """Retry a failed (dead-lettered) job; anything else is a ConflictError."""
+def retry_job(queue_name: str, job_id: str, *, data: dict[str, Any] | None = None,
+              engine: Engine | None = None) -> bool:
+    """Retry a failed (dead-lettered) job, with `data` replacing its data when given; anything else is a
+    ConflictError."""
     eng = resolve(engine)
     eng.table[queue_name]
     check_job_id(job_id)
@@ -79,7 +81,7 @@ def retry_job(queue_name: str, job_id: str, *, engine: Engine | None = None) -> 
         raise NotFoundError(f"job {job_id!r} not found on {queue_name}")
     if not dead_letters.exists(job_id, engine=eng):
         raise ConflictError(f"job {job_id!r} is {status.decode() if status else 'gone'}, not failed")
-    return dead_letters.retry(job_id, engine=eng)
+    return dead_letters.retry(job_id, data=data, engine=eng)
 
 
 def remove_job(queue_name: str, job_id: str, *, engine: Engine | None = None) -> None:

@@ -50,8 +50,20 @@ class Operator:
         return self._do("enqueue", lambda: add_job(queue, data, priority=priority, delay=delay, run_at=run_at,
                                                    job_id=job_id, engine=self.eng), queue=queue, details=details)
 
-    def retry_job(self, queue: str, job_id: str) -> bool:
-        return self._do("retry", lambda: job_ops.retry_job(queue, job_id, engine=self.eng), queue=queue, target=job_id)
+    def retry_job(self, queue: str, job_id: str, data: dict[str, Any] | None = None) -> bool:
+        """Retry a dead-lettered job; with `data`, fix and resend (the audit keeps the data before and after)."""
+        details = self._edit_details(job_id, data)
+        return self._do("retry", lambda: job_ops.retry_job(queue, job_id, data=data, engine=self.eng), queue=queue,
+                        target=job_id, details=details)
+
+    def _edit_details(self, job_id: str, data: dict[str, Any] | None) -> dict[str, Any] | None:
+        if data is None or not self.can_write:
+            return None
+        try:
+            before = dead_letters.current_data(job_id, engine=self.eng)
+        except EngineError:
+            before = None
+        return {"data_before": before, "data_after": data}
 
     def cancel(self, queue: str, job_id: str) -> str:
         """"cancelled" at once, or "cancelling" for a running job (see engine/cancel.py)."""
@@ -67,8 +79,11 @@ class Operator:
                         target=job_id)
 
     # dead letters
-    def retry_dead_letter(self, entry_id: str) -> bool:
-        return self._do("dead_letter_retry", lambda: dead_letters.retry(entry_id, engine=self.eng), target=entry_id)
+    def retry_dead_letter(self, entry_id: str, data: dict[str, Any] | None = None) -> bool:
+        """Retry one entry; with `data`, fix and resend (the audit keeps the data before and after)."""
+        details = self._edit_details(entry_id, data)
+        return self._do("dead_letter_retry", lambda: dead_letters.retry(entry_id, data=data, engine=self.eng),
+                        target=entry_id, details=details)
 
     def delete_dead_letter(self, entry_id: str) -> bool:
         return self._do("dead_letter_delete", lambda: dead_letters.delete(entry_id, engine=self.eng), target=entry_id)
