@@ -132,6 +132,11 @@ def list_entries(flt: Filter | None = None, *, offset: int = 0, limit: int = 50,
     return matched, total
 
 
+def count(flt: Filter | None = None, *, engine: Engine | None = None) -> int:
+    """How many entries match the filter (to show before a bulk action is confirmed)."""
+    return list_entries(flt, limit=1, engine=engine)[1]
+
+
 def _scan_batch(eng, flt, batch, matched, offset, limit, seen_before) -> int:
     hits = [e for e in _fetch(eng, batch) if flt.matches(e)]
     for i, entry in enumerate(hits):

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from rq.job import Job
 
-from . import audit, cancel, control, dead_letters, job_ops
+from . import audit, bulk, cancel, control, dead_letters, job_ops
 from .app import Engine
 from .audit import Actor
 from .errors import EngineError, PermissionDenied
@@ -89,12 +89,26 @@ class Operator:
         return self._do("dead_letter_delete", lambda: dead_letters.delete(entry_id, engine=self.eng), target=entry_id)
 
     def bulk_retry_dead_letters(self, flt: dead_letters.Filter | None = None, *, ids: list[str] | None = None) -> int:
-        return self._do("bulk_retry", lambda: dead_letters.bulk_retry(flt, ids=ids, engine=self.eng),
-                        queue=flt.queue if flt else None, details=_bulk_details(flt, ids))
+        """Retry every entry matching the filter (or the ids), at most bulk.BULK_CAP; one audit entry."""
+        return self._bulk("bulk_retry", lambda: bulk.bulk_dead_letters("retry", flt, ids=ids, engine=self.eng),
+                          flt.queue if flt else None, _bulk_details(flt, ids))
 
     def bulk_delete_dead_letters(self, flt: dead_letters.Filter | None = None, *, ids: list[str] | None = None) -> int:
-        return self._do("bulk_delete", lambda: dead_letters.bulk_delete(flt, ids=ids, engine=self.eng),
-                        queue=flt.queue if flt else None, details=_bulk_details(flt, ids))
+        """Delete every entry matching the filter (or the ids), at most bulk.BULK_CAP; one audit entry."""
+        return self._bulk("bulk_delete", lambda: bulk.bulk_dead_letters("delete", flt, ids=ids, engine=self.eng),
+                          flt.queue if flt else None, _bulk_details(flt, ids))
+
+    def bulk_search(self, action: str, flt: Any) -> int:
+        """Cancel, retry or delete every job a search filter (engine.search.SearchFilter) matches, at most
+        bulk.BULK_CAP; audited as one entry naming the filter and the count."""
+        return self._bulk(f"bulk_{action}_search", lambda: bulk.bulk_search(action, flt, engine=self.eng),
+                          flt.queue, {"filter": flt.described()})
+
+    def _bulk(self, action: str, fn: Callable[[], int], queue: str | None, details: dict[str, Any]) -> int:
+        def act() -> int:
+            details["count"] = fn()
+            return details["count"]
+        return self._do(action, act, queue=queue, details=details)
 
     # queues
     def pause(self, queue: str) -> None:
