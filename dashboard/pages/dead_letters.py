@@ -15,7 +15,7 @@ from datetime import datetime, time, timedelta, timezone
 import pandas as pd
 import streamlit as st
 
-from dashboard import core, nav, ui
+from dashboard import core, edit_form, nav, ui
 from dashboard.fmt import fmt_age, fmt_time, zone
 from engine import dead_letters, export, failure_groups
 from engine.dead_letters import Filter
@@ -95,6 +95,14 @@ def _entry(entry_id: str, tz: str) -> None:
             ui.confirm("dl-entry-delete", "Delete this entry", f"Delete {entry_id} and its job for good?",
                        lambda _: (ui.act(lambda: core.operator().delete_dead_letter(entry_id),
                                          f"Deleted {entry_id}."), _bump()))
+        with st.expander("Edit and retry", icon=":material/edit:"):
+            st.caption("Correct the entry's data and move it back to its queue; the queue's schema checks the "
+                       "new data and the audit log keeps the data before and after.")
+            if edit_form.edit_and_retry(f"dl-edit-{entry_id}", entry["queue"], entry["data"],
+                                        lambda data: core.operator().retry_dead_letter(entry_id, data=data),
+                                        lambda _moved: f"Retried {entry_id} with the edited data."):
+                _bump()
+                st.rerun()
 
 
 def _bulk(flt: Filter, selected: list[str], total: int) -> None:
