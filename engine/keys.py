@@ -141,3 +141,5 @@ INDEX_SCAN_CURSOR = f"{JQ}:idx-trim-cursor"  # where the periodic trim's SCAN of
 
 # job-hash fields of a cancel request (the request time, server ms)
 CANCEL_REQUESTED_MS = "jq_cancel_ms"
+# job-hash field: when the job was last dead-lettered, kept after an operator retried it (engine/lua/dlq_retry.lua)
+LAST_DEAD_MS = "jq_dead_ms"

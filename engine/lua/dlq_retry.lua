@@ -11,6 +11,8 @@ local sig = redis.call('HGET', entry, 'signature')
 local prio = redis.call('HGET', KEYS[4], 'jq_priority')
 if not sig then return 0 end
 if not prio then return -1 end
+-- the timeline still shows the dead-lettering after the entry is gone
+redis.call('HSET', KEYS[4], 'jq_dead_ms', redis.call('HGET', entry, 'dead_ms') or now)
 redis.call('DEL', entry)
 local id = ARGV[1]
 redis.call('ZREM', KEYS[2], id)
