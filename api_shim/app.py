@@ -12,7 +12,7 @@ from engine.settings import Settings
 
 from .middleware import BodyLimitMiddleware
 from .errors import install_error_handlers
-from .routers import audit, dead_letters, failed, failure_groups, health, history, jobs, metrics, queues
+from .routers import audit, dead_letters, failed, failure_groups, health, history, jobs, metrics, queues, search
 from .settings import ApiKey, ApiSettings, Keyring, build_keyring
 
 log = logging.getLogger("api_shim")
@@ -44,7 +44,7 @@ def create_app(engine: Engine | None = None, api_keys: str | Sequence[ApiKey] | 
     app.state.engine = engine
     app.state.keyring = keyring
     install_error_handlers(app)
-    for module in (metrics, history, jobs, failed, dead_letters, queues, failure_groups, audit, health):
+    for module in (metrics, history, jobs, failed, dead_letters, queues, failure_groups, audit, search, health):
         app.include_router(module.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=limit)
     return app

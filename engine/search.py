@@ -27,6 +27,8 @@ CHUNK = 200
 SCAN_BUDGET = 5_000  # candidates looked at per page before handing back a cursor
 PREFIX_SCAN_STEPS = 20
 MIN_PREFIX = 4
+# Unicode White_Space (what pydantic strips): q must hold something else
+WHITE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
 _ID_SHAPED = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _CURSOR = re.compile(r"^(k|e):(\d{1,16}):([A-Za-z0-9_-]{1,128})$|^p:(\d{1,20}):([A-Za-z0-9_-]{0,128})$")
 
@@ -50,7 +52,7 @@ class SearchFilter:
             if value is None:
                 continue
             try:
-                out.append((kind, search_index.normalise(kind, value, region)))
+                out.append((kind, search_index.normalise_query(kind, value, region)))
             except ValidationError as exc:
                 raise ValidationError(param, exc.message) from None
         return out
@@ -58,7 +60,7 @@ class SearchFilter:
     def check(self, eng: Engine) -> list[tuple[str, str]]:
         """Validate the whole filter; returns its key terms."""
         terms = self.terms(eng.settings.phone_region)
-        if self.q is not None and (not isinstance(self.q, str) or not self.q.strip() or len(self.q) > MAX_Q):
+        if self.q is not None and (not isinstance(self.q, str) or not self.q.strip(WHITE) or len(self.q) > MAX_Q):
             raise ValidationError("q", f"must be 1-{MAX_Q} characters")
         if self.queue is not None:
             eng.table[self.queue]
@@ -68,6 +70,11 @@ class SearchFilter:
             raise ValidationError("q", "give at least one of order_id, phone, retailer_id, wholesaler_id, "
                                        "account_id or q")
         return terms
+
+    def words(self) -> tuple[str, list[str]]:
+        """q without surrounding white space, and its lower-cased words (all must appear in an error)."""
+        q = (self.q or "").strip(WHITE)
+        return q, (q.lower().split() or [q.lower()])
 
     def described(self) -> dict[str, str]:
         """The conditions given, for the audit log."""
@@ -155,21 +162,21 @@ def _candidates(eng: Engine, flt: SearchFilter, source_key: str | None,
     if cursor and not m:
         raise ValidationError("cursor", "not a cursor returned by an earlier search")
     phase = cursor[0] if cursor else ""
+    # A well-formed cursor of another kind of search is read by its position (time, id), or as the end.
     if source_key is not None:
-        if phase not in ("", "k"):
-            raise ValidationError("cursor", "not a cursor of this search")
+        if phase == "p":
+            return
         yield from _walk(eng, source_key, "k", (int(m.group(2)), m.group(3)) if m else None)
         return
-    if phase == "k":
-        raise ValidationError("cursor", "not a cursor of this search")
-    q = flt.q.strip()
+    phase = "e" if phase == "k" else phase
+    q, words = flt.words()
     id_shaped = bool(_ID_SHAPED.fullmatch(q))
     if phase == "" and id_shaped and eng.conn.exists(keys.job(q), keys.dlq_entry(q)):
         yield TOP, q  # the exact job first
     if phase in ("", "e"):
         dlq = keys.dlq_queue(flt.queue) if flt.queue else keys.DLQ_ALL
         after = (int(m.group(2)), m.group(3)) if phase == "e" else None
-        for pos, job_id in _dead_letters_with_words(eng, dlq, q.lower().split(), after):
+        for pos, job_id in _dead_letters_with_words(eng, dlq, words, after):
             yield pos, (None if job_id == q else job_id)
     if id_shaped and len(q) >= MIN_PREFIX:
         start, after_id = (int(m.group(4)), m.group(5)) if phase == "p" else (0, "")
@@ -190,8 +197,7 @@ def _matches(eng: Engine, flt: SearchFilter, terms: list[tuple[str, str]], item:
         if not set(terms) <= named:  # the data was edited since: the old key no longer names this job
             return False
         if flt.q:
-            q = flt.q.strip()
-            words = q.lower().split()
+            q, words = flt.words()
             return item["id"].startswith(q) or all(w in job_view.error_text(item) for w in words)
     return True
 

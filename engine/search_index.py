@@ -36,6 +36,20 @@ def normalise(kind: str, value: Any, region: str = DEFAULT_REGION) -> str:
     return text
 
 
+_PHONE_SHAPED = re.compile(r"^\+?[0-9][0-9 ().\-/]{0,39}$")
+
+
+def normalise_query(kind: str, value: Any, region: str = DEFAULT_REGION) -> str:
+    """Like normalise, for a search: a phone-shaped value that is no possible number is looked up as
+    "+<its digits>" (it finds what the enqueue indexed raw, or nothing) rather than refused."""
+    try:
+        return normalise(kind, value, region)
+    except ValidationError:
+        if kind == "phone" and isinstance(value, str) and _PHONE_SHAPED.fullmatch(value.strip()):
+            return "+" + re.sub(r"[^0-9]", "", value)
+        raise
+
+
 def terms(policy: QueuePolicy, data: dict[str, Any], region: str = DEFAULT_REGION) -> set[tuple[str, str]]:
     """(kind, value) pairs a job's data names by its queue's `index_keys`; values that cannot be read are
     skipped (indexing never refuses a job the schema accepted)."""

@@ -108,13 +108,17 @@ def test_q_finds_a_job_by_id_prefix_and_dead_letters_by_error_words(engine, orde
 
 
 @pytest.mark.parametrize("kw, field", [
-    ({}, "q"), ({"order_id": "4 2"}, "order_id"), ({"phone": "12"}, "phone"), ({"order_id": "1", "state": "odd"}, "state"),
+    ({}, "q"), ({"order_id": "4 2"}, "order_id"), ({"phone": "call me"}, "phone"), ({"order_id": "1", "state": "odd"}, "state"),
     ({"order_id": "1", "queue": "nope"}, "queue"), ({"q": "x" * 201}, "q"), ({"retailer_id": ""}, "retailer_id"),
 ])
 def test_bad_parameters_name_the_parameter(engine, kw, field):
     with pytest.raises(ValidationError) as err:
         search(SearchFilter(**kw), engine=engine)
     assert err.value.field == field
+
+
+def test_a_phone_shaped_value_that_is_no_possible_number_finds_nothing_rather_than_failing(engine):
+    assert search(SearchFilter(phone="12"), engine=engine) == {"items": [], "next_cursor": None}
 
 
 def test_bad_limit_and_cursor_are_refused(engine):
