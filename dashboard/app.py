@@ -16,7 +16,7 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts only dash
 import redis  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from dashboard import auth, core, nav, shell, ui  # noqa: E402
+from dashboard import auth, core, nav, search_box, shell, ui  # noqa: E402
 from dashboard.fmt import escape_md, zone_names  # noqa: E402
 from engine.errors import ServerUnavailableError  # noqa: E402
 
@@ -32,6 +32,7 @@ def _pages(specs: list[nav.PageSpec]) -> dict[str, list]:
 def _sidebar(user) -> None:
     with st.sidebar:
         st.caption(f"Signed in as **{escape_md(user.name)}** ({user.role})")
+        search_box.render()
         default = core.get_engine().settings.scheduler_tz or "UTC"
         names = zone_names()
         options = [default] + [z for z in ("UTC",) if z != default] + [z for z in names if z not in (default, "UTC")]

@@ -1,4 +1,4 @@
-"""Read-only access to the domain database for the Reports page: daily reports and reconciliation runs.
+"""Read-only access to the domain database: daily reports, reconciliation runs, and read() for the support views.
 
 The dashboard never writes here and never creates tables: a missing database or table is reported
 as ReportsUnavailable. No Streamlit import (the functions are tested directly).
@@ -9,7 +9,7 @@ import csv
 import io
 import os
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.engine import make_url
@@ -124,3 +124,8 @@ def discrepancies(url: str, run_id: int) -> list[dict[str, Any]]:
                  "stored": _money(d.stored), "difference": _money(d.difference), "alerted": d.alerted}
                 for d, name in rows]
     return _read(url, read)
+
+
+def read(fn: Callable[[Session], Any]) -> Any:
+    """Run `fn(session)` on the domain database (DATABASE_URL), read only; ReportsUnavailable when it cannot."""
+    return _read(database_url(), fn)

@@ -16,7 +16,8 @@ JOBS_PAGE = "pages/jobs.py"
 ORDER_PAGE = "pages/order.py"
 RETAILER_PAGE = "pages/retailer.py"
 SEARCH_PAGE = "pages/search.py"
-STATE_NAMES = {"queued": "waiting", "started": "running", "finished": "completed", "dead_lettered": "dead letter"}
+STATE_NAMES = {"active": "running", "finished": "completed", "dead_lettered": "dead letter"}
+MAX_JOBS = 200  # the timeline reads the events of at most this many jobs (the newest)
 
 
 def job_params(queue: str, job_id: str) -> dict[str, str]:
@@ -39,8 +40,9 @@ def record(rows: dict[str, Any]) -> None:
                  hide_index=True, width="stretch")
 
 
-def messages(msgs: list[dict[str, Any]], tz: str, *, queue: str = "whatsapp") -> None:
-    """One card per WhatsApp message: delivery state, recipient, the provider's error, a link to its job."""
+def messages(msgs: list[dict[str, Any]], tz: str, *, queue: str = "whatsapp", link_orders: bool = True) -> None:
+    """One card per WhatsApp message: delivery state, recipient, the provider's error, links to its job and
+    (when its reference is an order id and `link_orders`) to the order's timeline."""
     if not msgs:
         st.caption("No WhatsApp messages recorded.")
         return
@@ -52,8 +54,13 @@ def messages(msgs: list[dict[str, Any]], tz: str, *, queue: str = "whatsapp") ->
             if m.get("error"):
                 st.code(f"provider error {m.get('error_code') or ''}: {m['error']}".replace(" :", ":"),
                         language=None, wrap_lines=True)
+            links = st.columns(2)
             if not str(m["job_id"]).startswith("direct-"):
-                job_link(queue, m["job_id"])
+                with links[0]:
+                    job_link(queue, m["job_id"])
+            if link_orders and str(m.get("reference") or "").isdigit():
+                links[1].page_link(nav.path(ORDER_PAGE), label=f"Order {m['reference']} timeline",
+                                   icon=":material/receipt_long:", query_params={"order": m["reference"]})
 
 
 def events_table(events: list[dict[str, Any]], tz: str, *, key: str) -> None:
@@ -74,10 +81,35 @@ def events_table(events: list[dict[str, Any]], tz: str, *, key: str) -> None:
     st.caption("Select a row to open its job.")
 
 
+def _error_text(err: Any) -> str:
+    if not err:
+        return ""
+    if isinstance(err, dict):
+        return f"{err.get('type', '')}: {err.get('message', '')}"[:300]
+    return str(err)[:300]
+
+
+def key_events(kind: str, value: str, tz: str, *, key: str) -> None:
+    """Every event of the jobs recorded under a business key (kind: order, phone, retailer ...), oldest first."""
+    from engine import timeline as job_timeline
+
+    from .core import get_engine
+
+    events = job_timeline.key_events(kind, value, engine=get_engine(), max_jobs=MAX_JOBS)
+    jobs = len({(e["queue"], e["job_id"]) for e in events})
+    if jobs >= MAX_JOBS:
+        st.caption(f"Showing the events of the newest {MAX_JOBS} jobs; the Search page lists them all.")
+    events_table(events, tz, key=key)
+    search_key = {"order": "order_id", "retailer": "retailer_id", "wholesaler": "wholesaler_id",
+                  "account": "account_id"}.get(kind, kind)
+    st.page_link(nav.path(SEARCH_PAGE), label="These jobs on the Search page (states, bulk actions)",
+                 icon=":material/search:", query_params={search_key: value})
+
+
 def jobs_frame(items: list[dict[str, Any]], tz: str) -> pd.DataFrame:
     """Search results as a table (one row per job)."""
     return pd.DataFrame([{"queue": i["queue"], "id": i["id"], "state": STATE_NAMES.get(i["state"], i["state"]),
                           "priority": i.get("priority", ""), "runs": i.get("runs", 0),
                           "enqueued": fmt_time(i.get("enqueued_at"), tz), "ended": fmt_time(i.get("ended_at"), tz),
-                          "last error": str(i.get("last_error") or "")[:300]} for i in items],
+                          "last error": _error_text(i.get("last_error"))} for i in items],
                         columns=["queue", "id", "state", "priority", "runs", "enqueued", "ended", "last error"])

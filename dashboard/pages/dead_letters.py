@@ -18,6 +18,7 @@ import streamlit as st
 from dashboard import core, edit_form, nav, ui
 from dashboard.fmt import fmt_age, fmt_time, zone
 from engine import dead_letters, export, failure_groups
+from engine.bulk import BULK_CAP
 from engine.dead_letters import Filter
 from engine.errors import NotFoundError
 
@@ -106,6 +107,10 @@ def _entry(entry_id: str, tz: str) -> None:
 
 
 def _bulk(flt: Filter, selected: list[str], total: int) -> None:
+    over = total > BULK_CAP
+    if over:
+        st.caption(f"{total:,} entries match; one action handles at most {BULK_CAP:,}: narrow the filter to act "
+                   "on all of them.")
     a, b, c, d = st.columns(4)
     with a:
         ui.confirm("dl-retry-selected", f"Retry selected ({len(selected)})",
@@ -124,13 +129,13 @@ def _bulk(flt: Filter, selected: list[str], total: int) -> None:
                    f"Retry all {total} entries matching the filter?",
                    lambda f: (ui.act(lambda: core.operator().bulk_retry_dead_letters(f),
                                      lambda n: f"Retried {n} entries matching the filter."), _bump()),
-                   payload=flt, disabled=not total)
+                   payload=flt, disabled=not total or over)
     with d:
         ui.confirm("dl-delete-all", f"Delete all {total} matching",
                    f"Delete all {total} entries matching the filter for good?",
                    lambda f: (ui.act(lambda: core.operator().bulk_delete_dead_letters(f),
                                      lambda n: f"Deleted {n} entries matching the filter."), _bump()),
-                   payload=flt, disabled=not total)
+                   payload=flt, disabled=not total or over)
 
 
 def render() -> None:

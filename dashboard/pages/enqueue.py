@@ -40,6 +40,11 @@ FORMS: dict[str, tuple[str, list[Field]]] = {
         Field("message", "Message", "area", help="1 to 4096 characters"),
         Field("reference", "Reference (optional)", optional=True, placeholder="order-42",
               help="What the message is about, e.g. an order id"),
+        # the business keys the support desk finds the message by
+        Field("order_id", "Order id (optional)", optional=True, placeholder="4242"),
+        Field("retailer_id", "Retailer id (optional)", optional=True, placeholder="12"),
+        Field("wholesaler_id", "Wholesaler id (optional)", optional=True, placeholder="7"),
+        Field("account_id", "Credit account id (optional)", optional=True, placeholder="3"),
     ]),
     "orderExpiry": ("Order expiry", [
         Field("order_id", "Order id", placeholder="42"),
