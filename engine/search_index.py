@@ -21,7 +21,8 @@ from .queues import KEY_KINDS, QueuePolicy
 MAX_VALUE = 128
 _VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
-SCAN_COUNT = 1000
+SCAN_COUNT = 500  # keyspace slots one trim pass looks at
+DROP_CHUNK = 500  # entries one index_drop call checks (keeps each Lua call short)
 
 
 def normalise(kind: str, value: Any, region: str = DEFAULT_REGION) -> str:
@@ -72,18 +73,22 @@ def index_keys(policy: QueuePolicy, data: dict[str, Any], region: str = DEFAULT_
 
 def drop_stale(eng: Engine, members: dict[str, Iterable[str]]) -> int:
     """Remove the given index entries whose job is gone; re-checked atomically on the server."""
-    script_keys, args = [], [keys.job(""), keys.dlq_entry("")]
+    removed, script_keys, args = 0, [], [keys.job(""), keys.dlq_entry("")]
     for key, ids in members.items():
         ids = list(ids)
-        if ids:
+        for start in range(0, len(ids), DROP_CHUNK):
+            part = ids[start:start + DROP_CHUNK]
             script_keys.append(key)
-            args += [len(ids), *ids]
-    if not script_keys:
-        return 0
-    return int(eng.scripts.index_drop(keys=script_keys, args=args))
+            args += [len(part), *part]
+            if len(args) - 2 >= DROP_CHUNK:
+                removed += int(eng.scripts.index_drop(keys=script_keys, args=args))
+                script_keys, args = [], args[:2]
+    if script_keys:
+        removed += int(eng.scripts.index_drop(keys=script_keys, args=args))
+    return removed
 
 
-def trim(eng: Engine, *, scan_steps: int = 5, members_per_key: int = 200) -> int:
+def trim(eng: Engine, *, scan_steps: int = 1, members_per_key: int = 50) -> int:
     """One bounded pass of the periodic trim: continue the SCAN of index keys where the last pass stopped,
     check up to `members_per_key` entries of each key found (a random window of bigger keys) and drop those
     whose job is gone. Returns entries removed. Safe to run from many processes at once."""
