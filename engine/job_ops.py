@@ -10,7 +10,7 @@ from .app import Engine, resolve
 from .errors import ConflictError, NotFoundError
 from .schemas import check_job_id
 
-STATES = ("queued", "scheduled", "started", "finished", "failed")
+STATES = ("queued", "scheduled", "started", "finished", "failed", "cancelled")
 
 
 def remove_keys(queue: str, job_id: str) -> list[str]:
@@ -45,7 +45,7 @@ def get_job(queue_name: str, job_id: str, *, engine: Engine | None = None) -> di
     return {
         "id": job_id,
         "queue": queue_name,
-        "state": "dead_lettered" if in_dlq else state,
+        "state": "dead_lettered" if in_dlq else ("cancelled" if state == "canceled" else state),
         "status": state,
         "job_type": job.func_name,
         "data": job.kwargs,
@@ -129,8 +129,8 @@ def list_jobs(queue_name: str, state: str, *, offset: int = 0, limit: int = 50,
         members = eng.conn.zrange(keys.active(queue_name), offset, offset + limit - 1)
         ids = [m.decode().split("|", 1)[0] for m in members]
         total = eng.conn.zcard(keys.active(queue_name))
-    elif state in ("finished", "failed"):
-        key = keys.finished(queue_name) if state == "finished" else keys.failed(queue_name)
+    elif state in ("finished", "failed", "cancelled"):
+        key = {"finished": keys.finished, "failed": keys.failed, "cancelled": keys.cancelled}[state](queue_name)
         ids = [i.decode() for i in eng.conn.zrevrangebyscore(key, "+inf", now_s, start=offset, num=limit)]
         total = eng.conn.zcount(key, now_s, "+inf")
     else:

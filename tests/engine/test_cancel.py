@@ -113,3 +113,13 @@ def test_every_cancel_is_audited_and_a_viewer_is_refused(engine):
     entries = audit.list_entries(action="cancel", engine=engine)
     assert [(e["actor"], e["outcome"][:5]) for e in entries] == [("ann", "error"), ("vic", "denie"), ("ann", "ok")]
     assert entries[-1]["details"] == {"outcome": "cancelled"} and entries[-1]["target"] == job.id
+
+
+def test_a_cancelled_job_shows_as_cancelled_in_its_details_and_its_state_list(engine):
+    from engine.job_ops import get_job, list_jobs
+
+    job = put(engine, "whatsapp", "ok")
+    cancel_job("whatsapp", job.id, engine=engine)
+    assert get_job("whatsapp", job.id, engine=engine)["state"] == "cancelled"
+    rows, total = list_jobs("whatsapp", "cancelled", engine=engine)
+    assert total == 1 and rows[0]["id"] == job.id
