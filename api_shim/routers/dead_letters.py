@@ -12,7 +12,8 @@ from engine.errors import NotFoundError
 from ..deps import AnyEntryIdDep, EngineDep, EntryIdDep, ReadKey, WriteOp
 from ..errors import error_responses
 from ..models import (MAX_OFFSET, MAX_PAGE, SIGNATURE_PATTERN, BulkRequest, BulkResult, DeadLetterDetails,
-                      DeadLetterEntry, EntryAction, Page, QueueName, RetryBody, Timestamp)
+                      DeadLetterEntry, EntryAction, Page, QueueName, Timestamp)
+from ..support_models import RetryBody
 
 router = APIRouter(prefix="/api/v1/queue", tags=["dead-letter"])
 CSV_LIMIT = 100_000

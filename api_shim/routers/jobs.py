@@ -15,7 +15,8 @@ from engine.schemas import SCHEMAS
 
 from ..deps import EngineDep, JobIdDep, QueueDep, ReadKey, WriteOp
 from ..errors import error_responses
-from ..models import NOT_BLANK, CancelResult, CreatedJob, JobAction, JobDetails, NewJobBase, RetryBody
+from ..models import NOT_BLANK, CreatedJob, JobAction, JobDetails, NewJobBase
+from ..support_models import CancelResult, RetryBody
 
 PREFIX = "/api/v1/queue"
 router = APIRouter(prefix=PREFIX, tags=["jobs"])

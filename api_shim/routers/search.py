@@ -12,8 +12,9 @@ from engine.search import SearchFilter
 
 from ..deps import EngineDep, ReadKey, WriteOp
 from ..errors import error_responses
-from ..models import (CURSOR_PATTERN, KEY_VALUE_PATTERN, MAX_PAGE, NOT_BLANK, PHONE_QUERY_PATTERN, SEARCH_TERMS,
-                      BulkResult, BulkSearchRequest, Items, JobEvent, QueueName, SearchCount, SearchPage, SearchState)
+from ..models import MAX_PAGE, NOT_BLANK, BulkResult, Items, QueueName
+from ..support_models import (CURSOR_PATTERN, KEY_VALUE_PATTERN, PHONE_QUERY_PATTERN, SEARCH_TERMS, BulkSearchRequest,
+                              JobEvent, SearchCount, SearchPage, SearchState)
 
 router = APIRouter(prefix="/api/v1/queue/search", tags=["search"])
 HINT = "give at least one of " + ", ".join(SEARCH_TERMS) + " to search"
