@@ -17,6 +17,8 @@ ORDER_PAGE = "pages/order.py"
 RETAILER_PAGE = "pages/retailer.py"
 SEARCH_PAGE = "pages/search.py"
 STATE_NAMES = {"active": "running", "finished": "completed", "dead_lettered": "dead letter"}
+EVENT_LABELS = {"retry_scheduled": "retry scheduled", "dead_lettered": "dead-lettered",
+                "cancel_requested": "cancel requested", "data_edited": "data edited"}
 MAX_JOBS = 200  # the timeline reads the events of at most this many jobs (the newest)
 
 
@@ -37,7 +39,7 @@ def job_link(queue: str, job_id: str, label: str = "Open the job's page") -> Non
 def record(rows: dict[str, Any]) -> None:
     """A two-column field/value table (values may be attacker-controlled: a table never renders Markdown)."""
     st.dataframe(pd.DataFrame([{"field": k, "value": "" if v is None else str(v)} for k, v in rows.items()]),
-                 hide_index=True, width="stretch")
+                 hide_index=True, width="stretch", height=35 * (len(rows) + 1) + 3)  # every row, no scrolling
 
 
 def messages(msgs: list[dict[str, Any]], tz: str, *, queue: str = "whatsapp", link_orders: bool = True) -> None:
@@ -68,7 +70,8 @@ def events_table(events: list[dict[str, Any]], tz: str, *, key: str) -> None:
     if not events:
         st.caption("No job events recorded.")
         return
-    frame = pd.DataFrame([{"time": fmt_time(e.get("at"), tz), "event": e.get("event", ""), "queue": e.get("queue", ""),
+    frame = pd.DataFrame([{"time": fmt_time(e.get("at"), tz),
+                           "event": EVENT_LABELS.get(e.get("event", ""), e.get("event", "")), "queue": e.get("queue", ""),
                            "job": e.get("job_id", ""), "run": e.get("run") if e.get("run") is not None else "",
                            "detail": str(e.get("detail") or "")[:500]} for e in events],
                          columns=["time", "event", "queue", "job", "run", "detail"])

@@ -84,17 +84,16 @@ def detail(queue: str, job_id: str) -> None:
             st.caption("No result.")
         else:
             st.json(job["result"], expanded=True)
+    if core.can_write():  # before the errors and log, which can be long
+        _actions(job)
     st.markdown("**Errors, one per failed run**")
     ui.show_errors(job["errors"], tz)
     st.markdown("**Log**")
     _log(job["log"], tz)
-    if core.can_write():
-        _actions(job)
 
 
 def _actions(job: dict) -> None:
     queue, job_id = job["queue"], job["id"]
-    st.divider()
     left, middle, right = st.columns(3)
     with left:
         ui.confirm("job-retry", "Retry", f"Retry job {job_id} on {queue} with a fresh retry budget?",

@@ -11,12 +11,13 @@ if not __package__:  # executed as a script by Streamlit: make the repository ro
         sys.path.insert(0, _root)
 
 import re
+from datetime import datetime, timezone
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import core, nav, reports_data, timeline, ui
-from dashboard.fmt import escape_md, fmt_time
+from dashboard.fmt import escape_md, fmt_age, fmt_time, to_datetime
 from dashboard.reports_data import ReportsUnavailable
 from domain import support_views
 
@@ -25,12 +26,21 @@ ORDER_ID = re.compile(r"[0-9]{1,18}")
 
 def _chain(view: dict, tz: str) -> None:
     st.markdown("**Wholesalers offered, in order (fallback chain)**")
-    st.dataframe(pd.DataFrame([{"wholesaler": c["wholesaler"].get("name", ""), "id": c["wholesaler"]["id"],
+    st.dataframe(pd.DataFrame([{"wholesaler": c["wholesaler"].get("name", ""),
                                 "phone": c["wholesaler"].get("phone", ""), "offered": fmt_time(c["assigned_at"], tz),
-                                "did not confirm by": fmt_time(c["failed_at"], tz),
+                                "gave up": fmt_time(c["failed_at"], tz),
                                 "current": "yes" if c["current"] else ""} for c in view["chain"]],
-                              columns=["wholesaler", "id", "phone", "offered", "did not confirm by", "current"]),
+                              columns=["wholesaler", "phone", "offered", "gave up", "current"]),
                  hide_index=True, width="stretch")
+
+
+def _relative(value: str | None) -> str:
+    """'in 1 h 20 min' or '3 d 2 h ago' from an ISO time."""
+    when = to_datetime(value)
+    if when is None:
+        return "–"
+    seconds = (when - datetime.now(timezone.utc)).total_seconds()
+    return f"in {fmt_age(seconds)}" if seconds >= 0 else f"{fmt_age(-seconds)} ago"
 
 
 def _record(order_id: str, tz: str) -> None:
@@ -43,11 +53,16 @@ def _record(order_id: str, tz: str) -> None:
         ui.info(f"Order {order_id} is not in the domain store; the jobs recorded under it are below.")
         return
     retailer, wholesaler, hold = view["retailer"] or {}, view["wholesaler"] or {}, view["credit_hold"]
+    failed = sum(1 for m in view["messages"] if m["status"] == "failed")
     a, b, c, d = st.columns(4)
     a.metric("Status", escape_md(view["status"]))
-    b.metric("Retailer", escape_md(retailer.get("name", "–")))
-    c.metric("Current wholesaler", escape_md(wholesaler.get("name", "–")))
-    d.metric("Expires", escape_md(fmt_time(view["expires_at"], tz)))
+    b.metric("Total", escape_md(f"{view['items_total']} {view['payment_method']}"))
+    expires = _relative(view["expires_at"])
+    c.metric("Expired" if expires.endswith(" ago") else "Expires", escape_md(expires),
+             help=fmt_time(view["expires_at"], tz))
+    d.metric("Messages", f"{len(view['messages'])}", delta=f"{failed} failed" if failed else None,
+             delta_color="inverse", delta_arrow="off")
+    st.text(f"Retailer: {retailer.get('name', '–')}   ·   current wholesaler: {wholesaler.get('name', 'none')}")
     left, right = st.columns(2)
     with left:
         timeline.record({
