@@ -9,10 +9,12 @@ if not __package__:  # executed as a script by Streamlit: make the repository ro
     if _root not in sys.path:
         sys.path.insert(0, _root)
 
+import re
+
 import pandas as pd
 import streamlit as st
 
-from dashboard import core, edit_form, ui
+from dashboard import core, edit_form, nav, timeline, ui
 from dashboard.fmt import escape_md, fmt_time
 from engine import monitoring
 from engine.errors import NotFoundError, ValidationError
@@ -74,6 +76,7 @@ def detail(queue: str, job_id: str) -> None:
                               + [{"event": "worker", "time": job["worker"] or ""}]),
                  hide_index=True, width="content")
     st.text(f"Function: {job['job_type']}")
+    _about(job["data"])
     left, right = st.columns(2)
     with left:
         st.markdown("**Data**")
@@ -90,6 +93,21 @@ def detail(queue: str, job_id: str) -> None:
     ui.show_errors(job["errors"], tz)
     st.markdown("**Log**")
     _log(job["log"], tz)
+
+
+def _about(data) -> None:
+    """Links to the support views of the order, retailer and phone the job's data names."""
+    if not isinstance(data, dict):
+        return
+    links = []
+    if re.fullmatch(r"[0-9]{1,18}", str(data.get("order_id", ""))):
+        links.append((timeline.ORDER_PAGE, f"Order {data['order_id']} timeline", {"order": str(data["order_id"])}))
+    if re.fullmatch(r"[0-9]{1,18}", str(data.get("retailer_id", ""))):
+        links.append((timeline.RETAILER_PAGE, f"Retailer {data['retailer_id']}", {"retailer": str(data["retailer_id"])}))
+    if re.fullmatch(r"\+[1-9][0-9]{6,14}", str(data.get("phone", ""))):
+        links.append((timeline.RETAILER_PAGE, f"Jobs for {data['phone']}", {"phone": str(data["phone"])}))
+    for col, (page, label, params) in zip(st.columns(max(1, len(links))), links):
+        col.page_link(nav.path(page), label=escape_md(label), query_params=params, icon=":material/support_agent:")
 
 
 def _actions(job: dict) -> None:

@@ -201,6 +201,13 @@ def test_search_needs_a_key_and_refuses_a_bad_phone(app, dash):
 
 
 # -- job page: cancel, edit and retry -------------------------------------------------------
+def test_the_job_page_links_to_its_order_retailer_and_phone(app, desk):
+    at = no_exception(app.new("vera", page=JOBS, query={"queue": "whatsapp", "job": desk.failed}))
+    links = [unescape(link.value) for link in at.main.page_link]
+    assert f"Order {desk.order.id} timeline" in links and f"Retailer {desk.world.retailer.id}" in links
+    assert f"Jobs for {WRONG_PHONE}" in links
+
+
 def test_cancel_button_cancels_a_waiting_job_and_is_audited(app, dash):
     job = put(dash, "whatsapp", "ok", {"phone": "+9779800000000", "message": "m"}).id
     at = app.new(page=JOBS, query={"queue": "whatsapp", "job": job})
