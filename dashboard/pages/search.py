@@ -80,7 +80,9 @@ def _bulk(chosen: dict[str, str], eng) -> None:
                 st.rerun()
         return
     action, flt = pending["action"], pending["filter"]
-    total = bulk.count_search(_filter(flt), action, cap=BULK_CAP, engine=eng)
+    if "count" not in pending:  # counted once per confirmation, not on every rerun
+        pending["count"] = bulk.count_search(_filter(flt), action, cap=BULK_CAP, engine=eng)
+    total = pending["count"]
     with st.container(border=True):
         if total > BULK_CAP:
             st.warning(escape_md(f"More than {BULK_CAP:,} jobs match {describe(flt)}; one action handles at most "
