@@ -192,7 +192,26 @@ def test_bulk_cancel_shows_the_count_first_and_acts_on_the_whole_filtered_set(ap
     assert monitoring.get_job("whatsapp", other, engine=dash)["state"] == "queued"  # job_ops' raw status
     assert any("60 job(s) cancelled" in v for v in values(at.success))
     entry = audit.list_entries(engine=dash)[0]
-    assert entry["actor"] == "olga" and "556" in str(entry["details"]) and "60" in str(entry["details"])
+    assert (entry["actor"], entry["action"], entry["details"]["count"]) == ("olga", "bulk_cancel_search", 60)
+    assert entry["details"]["filter"] == {"order_id": "556"}
+
+
+def test_bulk_retry_counts_only_the_dead_letters_among_the_matches(app, dash):
+    data = {"phone": "+9779800000000", "message": "m", "order_id": "600"}
+    dead = [put(dash, "whatsapp", "permanent", data).id for _ in range(2)]
+    wait_until(lambda: (drain(dash, ["whatsapp"]), all(dead_letters.exists(i, engine=dash) for i in dead))[1],
+               timeout_s=20)
+    waiting = put(dash, "whatsapp", "ok", data).id
+    at = app.new(page=SEARCH, query={"order_id": "600"})
+    assert len(at.dataframe[0].value) == 3
+    click(at, "search-bulk-retry-ask")
+    assert "Retry the 2 job(s) matching order_id = 600" in values(at.warning)[0]
+    click(at, "search-bulk-retry-yes")
+    no_exception(at)
+    assert not any(dead_letters.exists(i, engine=dash) for i in dead)
+    assert monitoring.get_job("whatsapp", waiting, engine=dash)["state"] == "queued"
+    entry = audit.list_entries(engine=dash)[0]
+    assert (entry["action"], entry["details"]["count"]) == ("bulk_retry_search", 2)
 
 
 def test_search_needs_a_key_and_refuses_a_bad_phone(app, dash):
