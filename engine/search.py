@@ -25,7 +25,8 @@ MAX_LIMIT = 500
 MAX_Q = 200
 CHUNK = 200
 SCAN_BUDGET = 5_000  # candidates looked at per page before handing back a cursor
-PREFIX_SCAN_STEPS = 20
+SCAN_STEP = ""  # a prefix-scan step with no hit: counts SCAN_STEP_COST against a page's budget
+SCAN_STEP_COST = 250  # so a page scans at most 20 SCAN steps (20,000 keyspace slots)
 MIN_PREFIX = 4
 # Unicode White_Space (what pydantic strips): q must hold something else
 WHITE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
@@ -124,11 +125,11 @@ def _dead_letters_with_words(eng: Engine, key: str, words: list[str],
 
 
 def _prefix_scan(eng: Engine, prefix: str, start: int, after_id: str) -> Iterator[tuple[str, str | None]]:
-    """Job ids starting with `prefix` by SCAN over job keys; each SCAN batch is sorted, so a cursor
-    (batch start, last id) resumes exactly. Yields (cursor, None) after each step, for the budget."""
+    """Job ids starting with `prefix` by SCAN over job keys, to the end of the keyspace; each SCAN batch is
+    sorted, so a cursor (batch start, last id) resumes exactly. Yields (cursor, SCAN_STEP) after each step."""
     cursor, skip_to = start, after_id
     head = len(keys.job(""))
-    for _ in range(PREFIX_SCAN_STEPS):
+    while True:
         nxt, found = eng.conn.scan(cursor, match=f"{keys.job(prefix)}*", count=1000)
         ids = sorted(k.decode()[head:] for k in found)
         for job_id in ids:
@@ -138,7 +139,7 @@ def _prefix_scan(eng: Engine, prefix: str, start: int, after_id: str) -> Iterato
         skip_to = ""
         if nxt == 0:
             return
-        yield f"p:{nxt}:", None
+        yield f"p:{nxt}:", SCAN_STEP
         cursor = nxt
 
 
@@ -181,7 +182,7 @@ def _candidates(eng: Engine, flt: SearchFilter, source_key: str | None,
     if id_shaped and len(q) >= MIN_PREFIX:
         start, after_id = (int(m.group(4)), m.group(5)) if phase == "p" else (0, "")
         for pos, job_id in _prefix_scan(eng, q, start, after_id):
-            yield pos, (None if job_id == q else job_id)
+            yield pos, (None if job_id == q else job_id)  # the exact job came first
 
 
 def _matches(eng: Engine, flt: SearchFilter, terms: list[tuple[str, str]], item: dict[str, Any]) -> bool:
@@ -215,8 +216,8 @@ def iter_matches(flt: SearchFilter, *, cursor: str | None = None, budget: int | 
         while True:
             batch = []
             for pos, job_id in source:
-                seen += 1
-                batch.append((pos, job_id))
+                seen += SCAN_STEP_COST if job_id == SCAN_STEP else 1
+                batch.append((pos, job_id or None))
                 if len(batch) == CHUNK or (budget is not None and seen >= budget):
                     break
             if not batch:

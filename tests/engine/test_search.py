@@ -170,3 +170,22 @@ def test_a_dead_lettered_job_keeps_its_index_entries_while_its_entry_exists(engi
         search_index.trim(engine)
     found = find(engine, order_id="42", state="dead_lettered")
     assert ids(found) == {order_42["dead"]} and found[0]["data"]["order_id"] == "42"
+
+
+def test_a_job_id_prefix_search_pages_through_a_large_keyspace_to_the_end(engine):
+    made = {put(engine, "whatsapp", "ok", {"phone": "+9779800000001", "message": "m"}, job_id=f"pfx-{i:03d}").id
+            for i in range(30)}
+    pipe = engine.conn.pipeline(transaction=False)
+    for i in range(60_000):  # other keys the SCAN must walk past: several pages' budget
+        pipe.set(f"test:noise:{i}", 1)
+    pipe.execute()
+    seen, cursor, pages = set(), None, 0
+    while pages < 100:
+        page = search(SearchFilter(q="pfx-"), limit=50, cursor=cursor, engine=engine)
+        seen |= {i["id"] for i in page["items"]}
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == made and cursor is None and pages > 1  # one page's bounded scan cannot cover it all
+    assert count(SearchFilter(q="pfx-"), engine=engine) == 30
