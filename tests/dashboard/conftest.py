@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import passwords
+from tests.domain_fixtures import cloud_api  # noqa: F401 - a local WhatsApp Cloud API for the support tests
 
 # AppTest writes session state outside a script run by design; its warning about that is noise here.
 logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)

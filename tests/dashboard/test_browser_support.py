@@ -20,7 +20,7 @@ from domain.settings import get_settings
 from engine import audit, dead_letters, helpers, monitoring
 from tests.dashboard.conftest import PASSWORDS, ROOT
 from tests.dashboard.test_browser import ARTIFACTS, CHROMIUM_ARGS, ensure_chromium, free_port, wait_for_http
-from tests.domain_fixtures import build_world, cloud_api, error_reply, make_order  # noqa: F401 (cloud_api: fixture)
+from tests.domain_fixtures import build_world, error_reply, make_order
 from tests.engine.support import spawn_worker, wait_until
 
 WRONG_PHONE = "+9779820000009"
@@ -28,7 +28,7 @@ UNDELIVERABLE = "Message Undeliverable."
 
 
 @pytest.fixture
-def support_live(dash, redis_url, user_table, tmp_path, monkeypatch, cloud_api):  # noqa: F811
+def support_live(dash, redis_url, user_table, tmp_path, monkeypatch, cloud_api):
     """The dashboard and a whatsapp worker (cloud provider at the local API) over one domain database."""
     chromium = ensure_chromium()
     url = f"sqlite:///{tmp_path / 'domain.sqlite3'}"

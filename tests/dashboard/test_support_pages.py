@@ -13,7 +13,7 @@ from engine import audit, dead_letters, helpers, monitoring
 from engine.enqueue import EnqueueRequest, enqueue
 from tests.dashboard.conftest import (buttons, click, confirm, drain, markdown_text, metrics, no_exception, texts,
                                       unescape, values)
-from tests.domain_fixtures import build_world, cloud_api, error_reply, make_order  # noqa: F401 (cloud_api: fixture)
+from tests.domain_fixtures import build_world, error_reply, make_order
 from tests.engine.support import put, wait_until
 
 ORDER, RETAILER, SEARCH, JOBS, DEAD = ("pages/order.py", "pages/retailer.py", "pages/search.py", "pages/jobs.py",
@@ -23,7 +23,7 @@ UNDELIVERABLE = "Message Undeliverable."
 
 
 @pytest.fixture
-def desk(dash, tmp_path, monkeypatch, cloud_api):  # noqa: F811
+def desk(dash, tmp_path, monkeypatch, cloud_api):
     """A retailer's order whose WhatsApp message the provider refused (invalid recipient), one that went out,
     and a message about another order; the whatsapp processor ran for real against the local Cloud API."""
     url = f"sqlite:///{tmp_path / 'support.sqlite3'}"
