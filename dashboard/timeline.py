@@ -65,16 +65,33 @@ def messages(msgs: list[dict[str, Any]], tz: str, *, queue: str = "whatsapp", li
                                    icon=":material/receipt_long:", query_params={"order": m["reference"]})
 
 
+def events_frame(events: list[dict[str, Any]], tz: str) -> pd.DataFrame:
+    return pd.DataFrame([{"time": fmt_time(e.get("at"), tz),
+                          "event": EVENT_LABELS.get(e.get("event", ""), e.get("event", "")), "queue": e.get("queue", ""),
+                          "job": e.get("job_id", ""), "run": "" if e.get("run") is None else str(e["run"]),
+                          "detail": str(e.get("detail") or "")[:500]} for e in events],
+                        columns=["time", "event", "queue", "job", "run", "detail"])
+
+
+def job_history(queue: str, job_id: str, tz: str) -> None:
+    """One job's events (enqueued, runs, failures, retries, cancel ...), oldest first."""
+    from engine import timeline as job_timeline
+
+    from .core import get_engine
+
+    events = job_timeline.job_events(queue, job_id, engine=get_engine())
+    if not events:
+        st.caption("No events recorded.")
+        return
+    st.dataframe(events_frame(events, tz).drop(columns=["queue", "job"]), hide_index=True, width="stretch")
+
+
 def events_table(events: list[dict[str, Any]], tz: str, *, key: str) -> None:
     """The job events in time order; selecting a row opens that job's page."""
     if not events:
         st.caption("No job events recorded.")
         return
-    frame = pd.DataFrame([{"time": fmt_time(e.get("at"), tz),
-                           "event": EVENT_LABELS.get(e.get("event", ""), e.get("event", "")), "queue": e.get("queue", ""),
-                           "job": e.get("job_id", ""), "run": e.get("run") if e.get("run") is not None else "",
-                           "detail": str(e.get("detail") or "")[:500]} for e in events],
-                         columns=["time", "event", "queue", "job", "run", "detail"])
+    frame = events_frame(events, tz)
     picked = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
                           key=key)
     rows = list(picked.selection.rows) if picked else []

@@ -89,6 +89,8 @@ def detail(queue: str, job_id: str) -> None:
             st.json(job["result"], expanded=True)
     if core.can_write():  # before the errors and log, which can be long
         _actions(job)
+    st.markdown("**History**")
+    timeline.job_history(queue, job_id, tz)
     st.markdown("**Errors, one per failed run**")
     ui.show_errors(job["errors"], tz)
     st.markdown("**Log**")

@@ -227,6 +227,13 @@ def test_the_job_page_links_to_its_order_retailer_and_phone(app, desk):
     assert f"Jobs for {WRONG_PHONE}" in links
 
 
+def test_the_job_page_shows_its_history(app, desk):
+    at = no_exception(app.new(page=JOBS, query={"queue": "whatsapp", "job": desk.failed}))
+    history = next(d.value for d in at.dataframe if "detail" in d.value.columns)
+    assert list(history["event"])[0] == "enqueued" and "dead-lettered" in list(history["event"])
+    assert any(UNDELIVERABLE in d for d in history["detail"])
+
+
 def test_cancel_button_cancels_a_waiting_job_and_is_audited(app, dash):
     job = put(dash, "whatsapp", "ok", {"phone": "+9779800000000", "message": "m"}).id
     at = app.new(page=JOBS, query={"queue": "whatsapp", "job": job})
