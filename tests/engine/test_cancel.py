@@ -123,3 +123,17 @@ def test_a_cancelled_job_shows_as_cancelled_in_its_details_and_its_state_list(en
     assert get_job("whatsapp", job.id, engine=engine)["state"] == "cancelled"
     rows, total = list_jobs("whatsapp", "cancelled", engine=engine)
     assert total == 1 and rows[0]["id"] == job.id
+
+
+def test_the_reaper_records_a_cancelled_job_whose_worker_died_as_cancelled_not_retried(engine):
+    from engine.hooks import Hooks
+    from engine.worker import reap
+
+    job = put(engine, "whatsapp", "ok")
+    engine.conn.lrem(keys.waiting("whatsapp", "normal"), 0, job.id)  # taken by a worker that then died
+    engine.conn.zadd(keys.active("whatsapp"), {f"{job.id}|dead-worker": 1})  # lease long expired
+    engine.conn.hset(keys.job(job.id), mapping={"status": "started", "jq_runs": 1})
+    assert cancel_job("whatsapp", job.id, engine=engine) == "cancelling"
+    assert reap(engine, Hooks(), "reaper") == 1
+    assert status(engine, job.id) == "canceled"
+    assert engine.conn.zcard(keys.scheduled("whatsapp")) == 0 and not dead_letters.exists(job.id, engine=engine)
