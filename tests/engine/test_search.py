@@ -189,3 +189,17 @@ def test_a_job_id_prefix_search_pages_through_a_large_keyspace_to_the_end(engine
             break
     assert seen == made and cursor is None and pages > 1  # one page's bounded scan cannot cover it all
     assert count(SearchFilter(q="pfx-"), engine=engine) == 30
+
+
+def test_running_and_cancelled_jobs_are_found_in_their_states(engine):
+    from engine.cancel import cancel_job
+
+    running = put(engine, "whatsapp", "cooperative", {"phone": "+9779800000001", "message": "m", "order_id": "77"})
+    with thread_workers(engine, ["whatsapp"]):
+        wait_until(lambda: engine.conn.hget(keys.job(running.id), "status") == b"started")
+        [item] = find(engine, order_id="77")
+        assert item["state"] == "active" and item["started_at"] is not None
+        cancel_job("whatsapp", running.id, engine=engine)
+        assert find(engine, order_id="77")[0]["cancel_requested"] is True
+        wait_until(lambda: engine.conn.hget(keys.job(running.id), "status") == b"canceled")
+    assert [i["state"] for i in find(engine, order_id="77", state="cancelled")] == ["cancelled"]
