@@ -15,6 +15,7 @@ from .app import Engine
 from .audit import Actor
 from .errors import EngineError, PermissionDenied
 from .helpers import add_job
+from .search import SearchFilter
 
 WRITE_ROLES = ("operator", "write")
 
@@ -98,8 +99,8 @@ class Operator:
         return self._bulk("bulk_delete", lambda: bulk.bulk_dead_letters("delete", flt, ids=ids, engine=self.eng),
                           flt.queue if flt else None, _bulk_details(flt, ids))
 
-    def bulk_search(self, action: str, flt: Any) -> int:
-        """Cancel, retry or delete every job a search filter (engine.search.SearchFilter) matches, at most
+    def bulk_search(self, action: str, flt: SearchFilter) -> int:
+        """Cancel, retry or delete every job a search filter matches, at most
         bulk.BULK_CAP; audited as one entry naming the filter and the count."""
         return self._bulk(f"bulk_{action}_search", lambda: bulk.bulk_search(action, flt, engine=self.eng),
                           flt.queue, {"filter": flt.described()})
