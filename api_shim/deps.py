@@ -6,19 +6,18 @@ import logging
 import re
 from typing import Annotated
 
-import redis.exceptions
 from fastapi import Depends, Path, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from engine import audit
 from engine.app import Engine
 from engine.audit import Actor
+from engine.errors import ServerError
 from engine.operator import Operator
-from engine.queues import QUEUE_NAMES
 from engine.schemas import JOB_ID_PATTERN
 
 from .errors import ApiError
-from .models import SIGNATURE_PATTERN
+from .models import QUEUE_NAME_MARK, SIGNATURE_PATTERN
 from .settings import ApiKey
 
 log = logging.getLogger("api_shim")
@@ -64,10 +63,10 @@ def write_operator(request: Request, key: ReadKey, eng: EngineDep) -> Operator:
         route = request.scope.get("route")
         params = request.path_params
         try:
-            audit.record(op.actor, getattr(route, "name", request.url.path), queue=params.get("queueName"),
-                         target=params.get("jobId") or params.get("entryId") or params.get("signature"),
-                         outcome="denied: read-only role", engine=eng)
-        except redis.exceptions.RedisError:
+            audit.record_refusal(op.actor, getattr(route, "name", request.url.path), queue=params.get("queueName"),
+                                 target=params.get("jobId") or params.get("entryId") or params.get("signature"),
+                                 outcome="denied: read-only role", engine=eng)
+        except ServerError:
             log.warning("could not audit a denied %s by %s", request.url.path, key.name)
         raise ApiError(403, "forbidden", f"API key {key.name!r} is read-only; this route needs a write key")
     return op
@@ -76,16 +75,20 @@ def write_operator(request: Request, key: ReadKey, eng: EngineDep) -> Operator:
 WriteOp = Annotated[Operator, Depends(write_operator)]
 
 
-def _queue_schema(schema: dict) -> None:
-    schema.update({"type": "string", "enum": list(QUEUE_NAMES)})
-
-
-def queue_name(queueName: Annotated[str, Path(description="one of the five queues",
-                                              json_schema_extra=_queue_schema)]) -> str:
-    """Declared as an enum in OpenAPI; any other name is a missing resource (404), not bad input."""
-    if queueName not in QUEUE_NAMES:
+def queue_name(eng: EngineDep, queueName: Annotated[str, Path(description="a queue of the engine's table",
+                                                              json_schema_extra={QUEUE_NAME_MARK: True})]) -> str:
+    """Declared as an enum of the app's queues in OpenAPI; any other name is a missing resource (404)."""
+    if queueName not in eng.table.names:
         raise ApiError(404, "unknown_queue", f"unknown queue {queueName!r}")
     return queueName
+
+
+def known_queue(eng: Engine, name: str | None, field: str) -> str | None:
+    """`name` when it is None or a queue of the app's table; otherwise bad input (422 naming `field`)."""
+    if name is not None and name not in eng.table.names:
+        raise ApiError(422, "validation_error", f"{field}: must be one of {', '.join(eng.table.names)}",
+                       field=field)
+    return name
 
 
 QueueDep = Annotated[str, Depends(queue_name)]

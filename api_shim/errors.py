@@ -8,15 +8,15 @@ import logging
 import re
 from typing import Any
 
-import redis.exceptions
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine.errors import (ConflictError, EngineError, NotFoundError, PermissionDenied, ServerUnavailableError,
-                           UnknownQueueError, ValidationError)
+from engine.errors import (ConflictError, EngineError, NotFoundError, PermissionDenied, ServerError, ServerFullError,
+                           ServerUnavailableError, UnknownQueueError, ValidationError)
+from engine.oom import is_out_of_memory
 
 log = logging.getLogger("api_shim")
 
@@ -55,7 +55,8 @@ _DESCRIPTIONS = {
     409: "The action does not fit the object's state",
     413: "Request body over the size limit",
     422: "Invalid input; `field` names it",
-    503: "The Redis/Valkey server cannot be reached",
+    503: "The Redis/Valkey server cannot be reached (`server_unavailable`) or its memory is full "
+         "(`server_full`: nothing was written); retry after `Retry-After` seconds",
 }
 
 
@@ -161,8 +162,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_json(503, "server_unavailable", "the Redis/Valkey server cannot be reached",
                           headers={"Retry-After": "5"})
 
-    @app.exception_handler(redis.exceptions.RedisError)
-    async def _redis(request: Request, exc: redis.exceptions.RedisError):
+    @app.exception_handler(ServerFullError)
+    async def _full(request: Request, exc: ServerFullError):
+        return error_json(503, "server_full", str(exc), headers={"Retry-After": str(exc.retry_after_s)})
+
+    @app.exception_handler(ServerError)
+    async def _server(request: Request, exc: ServerError):
+        if is_out_of_memory(exc):  # another write (an audit entry, a control change) refused over maxmemory
+            return await _full(request, ServerFullError())
         # Connection, timeout, loading, read-only replica, out of memory...: the server cannot serve now.
         log.warning("redis error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
         return error_json(503, "server_unavailable", "the Redis/Valkey server cannot serve the request",

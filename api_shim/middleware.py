@@ -1,10 +1,30 @@
-"""Request body limit (pure ASGI): a declared Content-Length over the limit is refused before reading,
-and a body that streams past the limit (chunked, or a lying Content-Length) is refused too."""
+"""Pure ASGI middleware: the request body limit, and the request time budget.
+
+Body limit: a declared Content-Length over the limit is refused before reading, and a body that
+streams past the limit (chunked, or a lying Content-Length) is refused too.
+"""
 from __future__ import annotations
 
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from engine import deadline
+
+
+class BudgetMiddleware:
+    """Every HTTP request gets a time budget from its arrival: a write past it is never sent, so a
+    request its client gave up on (a frozen server, say) is not carried out later."""
+
+    def __init__(self, app: ASGIApp, budget_s: float):
+        self.app, self.budget_s = app, budget_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with deadline.budget(self.budget_s):
+            await self.app(scope, receive, send)
 
 
 class BodyLimitMiddleware:

@@ -83,12 +83,14 @@ class Keyring:
 
 
 class ApiSettings(BaseSettings):
-    """API_KEYS and the request body limit. Field names map to upper-case env vars."""
+    """API_KEYS, the request body limit and the request time budget. Field names map to upper-case env vars."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
     api_keys: SecretStr = Field(default=SecretStr(""), description="name:role:key,...")
     api_max_body_bytes: int = Field(default=MAX_BODY_BYTES, ge=1024, le=16 * 1024 * 1024)
+    # A write is sent to the server only within this long of the request's arrival (engine/deadline.py).
+    api_request_budget_s: float = Field(default=2.0, gt=0, le=120)
 
     def keyring(self) -> Keyring:
         return Keyring(parse_api_keys(self.api_keys))

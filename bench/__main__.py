@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .harness import Bench
-from .measures import ALL
+from . import measures, measures_state
+from .steady import steady
 
 
 def fmt(value) -> str:
@@ -23,7 +24,7 @@ def fmt(value) -> str:
 
 
 def main(argv: list[str]) -> int:
-    chosen = [m for m in ALL if not argv or m.__name__ in argv]
+    chosen = [m for m in measures.ALL + measures_state.ALL + [steady] if not argv or m.__name__ in argv]
     bench = Bench()
     rows = []
     try:

@@ -28,7 +28,7 @@ from engine.enqueue import EnqueueRequest, enqueue_many  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 
 QUEUES = ("whatsapp", "orderExpiry", "vendorFallback", "dailyReports", "creditReconciliation")
-FUNCS = "tests.engine.jobfuncs"
+DISPATCH = "tests.engine.jobfuncs.dispatch"  # runs the test function named by the job's `fn` field
 CHUNK = 5_000
 TARGET_S = 1.0
 
@@ -36,7 +36,7 @@ TARGET_S = 1.0
 def _fast_engine(url: str) -> Engine:
     """An engine whose rate limits do not slow the seeding workers down."""
     return Engine.from_settings(Settings(redis_url=url, delay_scale=0.001,
-                                         queue_overrides={q: {"rate_limit_per_min": 10_000_000} for q in QUEUES}))
+                                         queue_overrides={q: {"rate_limit_per_min": 10_000_000, "func": DISPATCH} for q in QUEUES}))
 
 
 def seed_dead_letters(eng: Engine, n: int) -> float:
@@ -47,8 +47,8 @@ def seed_dead_letters(eng: Engine, n: int) -> float:
     requests = []
     for i in range(n):
         queue = "whatsapp" if i % 10 < 7 else "orderExpiry"
-        requests.append(EnqueueRequest(queue, {"order_id": i, "phone": "+9779800000000", "kind": i % 3},
-                                       func=f"{FUNCS}.permanent"))
+        requests.append(EnqueueRequest(queue, {"fn": "permanent", "order_id": i, "phone": "+9779800000000",
+                                               "kind": i % 3}))
     for i in range(0, n, CHUNK):
         enqueue_many(eng, requests[i:i + CHUNK])
     workers = [Worker(eng, ["whatsapp", "orderExpiry"], burst=True) for _ in range(2)]
@@ -65,8 +65,8 @@ def seed_waiting(eng: Engine, n: int) -> float:
     priorities = ("high", "normal", "normal", "low")
     for i in range(0, n, CHUNK):
         enqueue_many(eng, [EnqueueRequest("whatsapp" if j % 5 else "vendorFallback",
-                                          {"phone": "+9779800000000", "message": f"bulk {j}"},
-                                          priority=priorities[j % 4], func=f"{FUNCS}.ok")
+                                          {"fn": "ok", "phone": "+9779800000000", "message": f"bulk {j}"},
+                                          priority=priorities[j % 4])
                            for j in range(i, min(n, i + CHUNK))])
     return time.perf_counter() - started
 

@@ -1,4 +1,8 @@
-"""Job functions for the benchmarks (importable by worker processes)."""
+"""Job functions for the benchmarks (importable by worker processes).
+
+The benchmark queue table (bench/harness.py) names `run` as every queue's processor; it calls the
+function named by the job's own `fn` field (noop when absent).
+"""
 
 
 def noop(**data):
@@ -11,7 +15,7 @@ def fail(**data):
 
     ctx = jobctx.current()
     if ctx is not None:
-        due, started = ctx.engine.conn.hmget(keys.job(ctx.job_id), ["jq_due_ms", "jq_started_ms"])
+        due, started = ctx.engine.conn.hmget(keys.job(ctx.job_id), [keys.JobField.DUE_MS, keys.JobField.STARTED_MS])
         if ctx.run > 1 and due and started:
             ctx.engine.conn.rpush("bench:retry_lateness_ms", int(started) - int(due))
     raise RuntimeError("benchmark failure")
@@ -21,3 +25,22 @@ def sleep(seconds: float = 60.0, **data):
     import time
 
     time.sleep(seconds)
+
+
+def fail_first(**data):
+    """Every tenth job (by data `n`) fails its first run (a retry, an attempts list, a failure group)
+    and succeeds on the retry."""
+    from engine import jobctx
+
+    ctx = jobctx.current()
+    if ctx is not None and ctx.run == 1 and data.get("n", 0) % 10 == 0:
+        raise RuntimeError("benchmark: first run fails")
+    return None
+
+
+FUNCTIONS = {"noop": noop, "fail": fail, "sleep": sleep}
+
+
+def run(fn: str = "noop", **data):
+    """The benchmark queues' registered processor: dispatch on the job's data."""
+    return FUNCTIONS[fn](**data)

@@ -1,11 +1,12 @@
-"""The measurements. Each returns rows: figure, ours, plain RQ, ratio, target and whether it is met."""
+"""The speed measurements (enqueue, drain, latency, lateness, rate limit); bench/measures_state.py has
+the rest. Each returns rows: figure, ours, plain RQ, ratio, target and whether it is met."""
 from __future__ import annotations
 
-import signal
 import time
 from datetime import timedelta
 
-from engine import control, helpers, keys
+from engine import keys
+from processors import helpers
 from engine.enqueue import EnqueueRequest, enqueue, enqueue_many
 
 from .harness import Bench, median, pct, timed, wait_procs
@@ -47,9 +48,9 @@ def Queue_data(q):
     return q.prepare_data(NOOP, kwargs={"phone": PHONE, "message": "hello"})
 
 
-def _fill_ours(eng, n: int, queue: str = "whatsapp") -> None:
+def fill_ours(eng, n: int, queue: str = "whatsapp") -> None:
     for i in range(0, n, 2000):
-        enqueue_many(eng, [EnqueueRequest(queue, {}, func=NOOP) for _ in range(min(2000, n - i))])
+        enqueue_many(eng, [EnqueueRequest(queue, {}) for _ in range(min(2000, n - i))])
 
 
 def _fill_rq(q, n: int) -> None:
@@ -62,7 +63,7 @@ def drain(b: Bench, n: int = 20_000, n_forking: int = 1000) -> list[dict]:
     for label, procs in (("ours x1", 1), ("ours x2", 2)):
         b.flush()
         eng = b.engine()
-        _fill_ours(eng, n)
+        fill_ours(eng, n)
         start = time.perf_counter()
         wait_procs([b.our_worker(eng, "whatsapp", "--burst") for _ in range(procs)])
         rates[label] = n / (time.perf_counter() - start)
@@ -92,9 +93,9 @@ def latency(b: Bench, n: int = 300) -> list[dict]:
     ours = []
     try:
         for _ in range(n):
-            job = enqueue(eng, EnqueueRequest("whatsapp", {}, func=NOOP))
+            job = enqueue(eng, EnqueueRequest("whatsapp", {}))
             time.sleep(0.01)
-            ready, started = eng.conn.hmget(keys.job(job.id), ["jq_ready_ms", "jq_started_ms"])
+            ready, started = eng.conn.hmget(keys.job(job.id), [keys.JobField.READY_MS, keys.JobField.STARTED_MS])
             if started:
                 ours.append(int(started) - int(ready))
     finally:
@@ -128,7 +129,7 @@ def lateness(b: Bench, n: int = 200) -> list[dict]:
     proc = b.our_worker(eng)  # started first: jobs must not come due while it is still starting
     time.sleep(1.5)
     try:
-        ids = [enqueue(eng, EnqueueRequest("whatsapp", {}, func=NOOP, delay=rng.uniform(0.2, 3.0))).id
+        ids = [enqueue(eng, EnqueueRequest("whatsapp", {}, delay=rng.uniform(0.2, 3.0))).id
                for _ in range(n)]
         deadline = time.monotonic() + 30
         while eng.conn.zcard(keys.finished("whatsapp")) < n and time.monotonic() < deadline:
@@ -138,13 +139,13 @@ def lateness(b: Bench, n: int = 200) -> list[dict]:
         proc.wait()
     late = []
     for job_id in ids:
-        due, started = eng.conn.hmget(keys.job(job_id), ["jq_due_ms", "jq_started_ms"])
+        due, started = eng.conn.hmget(keys.job(job_id), [keys.JobField.DUE_MS, keys.JobField.STARTED_MS])
         late.append(int(started) - int(due))
     # retry waits: a fixed 0.3 s wait, three retries per job
     b.flush()
     eng = b.engine(queue_overrides={"whatsapp": {"rate_limit_per_min": 10_000_000, "backoff": "fixed",
                                                  "backoff_base_s": 0.3}})
-    failing = [enqueue(eng, EnqueueRequest("whatsapp", {}, func="bench.jobs.fail")).id for _ in range(50)]
+    failing = [enqueue(eng, EnqueueRequest("whatsapp", {"fn": "fail"})).id for _ in range(50)]
     proc = b.our_worker(eng)
     try:
         deadline = time.monotonic() + 30
@@ -188,10 +189,10 @@ def lateness(b: Bench, n: int = 200) -> list[dict]:
 def rate_limiter(b: Bench, limit: int = 50, window_ms: int = 1000, n: int = 400) -> list[dict]:
     b.flush()
     eng = b.engine(rate_window_ms=window_ms, queue_overrides={"whatsapp": {"rate_limit_per_min": limit}})
-    ids = [enqueue(eng, EnqueueRequest("whatsapp", {}, func=NOOP)).id for _ in range(n)]
+    ids = [enqueue(eng, EnqueueRequest("whatsapp", {})).id for _ in range(n)]
     procs = [b.our_worker(eng, "whatsapp", "--burst") for _ in range(4)]
     wait_procs(procs, timeout_s=120)
-    starts = sorted(int(eng.conn.hget(keys.job(i), "jq_started_ms")) for i in ids)
+    starts = sorted(int(eng.conn.hget(keys.job(i), keys.JobField.STARTED_MS)) for i in ids)
     most, j = 0, 0
     for i, t in enumerate(starts):
         while starts[j] <= t - window_ms:
@@ -205,107 +206,4 @@ def rate_limiter(b: Bench, limit: int = 50, window_ms: int = 1000, n: int = 400)
                 note="4 worker processes, scaled 1 s window")]
 
 
-def _metrics_seed(eng, hours: int = 48) -> None:
-    now = int(time.time())
-    pipe = eng.conn.pipeline(transaction=False)
-    fields = {"started": 100, "completed": 95, "failed": 5, "retried": 4, "dead_lettered": 1, "run_ms": 5000,
-              **{f"run:{b}": 5 for b in range(10, 30)}, **{f"wait:{b}": 5 for b in range(5, 25)}}
-    for q in eng.table.names:
-        for m in range(hours * 60):
-            t = now - m * 60
-            pipe.hset(keys.metrics("m", q, t - t % 60), mapping=fields)
-        for h in range(hours + 1):
-            t = now - h * 3600
-            pipe.hset(keys.metrics("h", q, t - t % 3600), mapping=fields)
-        if len(pipe) > 5000:
-            pipe.execute()
-    pipe.execute()
-
-
-def monitoring_at_scale(b: Bench, runs: int = 40) -> list[dict]:
-    from engine import monitoring
-    from rq.registry import FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
-
-    def our_median(eng):
-        return median([timed(lambda: monitoring.get_all_metrics(engine=eng)) for _ in range(runs)]) * 1000
-
-    def rq_median(names):
-        qs = [b.rq_queue(n) for n in names]
-
-        def info():
-            for q in qs:
-                q.count
-                for reg in (StartedJobRegistry, FinishedJobRegistry, FailedJobRegistry, ScheduledJobRegistry):
-                    reg(q.name, connection=q.connection).get_job_count(cleanup=False)
-        return median([timed(info) for _ in range(runs)]) * 1000
-
-    b.flush()
-    eng = b.engine()
-    empty, rq_empty = our_median(eng), rq_median(eng.table.names)
-    # 10,000 dead-letter entries, 48 h of minute buckets on all queues, 100,000 waiting
-    eng_dead = b.engine(queue_overrides={"vendorFallback": {"rate_limit_per_min": 10_000_000, "retries": 0}})
-    _fill_ours(eng_dead, 10_000, "vendorFallback")
-    eng.conn.hset(keys.job("x"), "x", 1)
-    for i in range(0, 10_000, 2000):
-        enqueue_many(eng_dead, [EnqueueRequest("vendorFallback", {}, func="bench.jobs.fail") for _ in range(2000)])
-    wait_procs([b.our_worker(eng_dead, "vendorFallback", "--burst")])
-    control.pause("whatsapp", engine=eng)
-    _fill_ours(eng, 100_000)
-    _metrics_seed(eng)
-    cold = timed(lambda: monitoring.get_all_metrics(engine=b.engine())) * 1000  # a fresh process's first read
-    full, rq_full = our_median(eng), rq_median(eng.table.names)
-    dead = eng.conn.zcard(keys.DLQ_ALL)
-    return [row("get_all_metrics, empty server", empty, rq_empty, "ms", "", None,
-                note="RQ: counts of the queue and its four registries per queue"),
-            row("get_all_metrics at scale (median)", full, rq_full, "ms", "< 50 ms", full < 50,
-                note=f"100,000 waiting, {dead} dead-letter entries, 48 h of minute buckets"),
-            row("get_all_metrics at scale / empty", full / empty, None, "x", "<= 1.5", full / empty <= 1.5),
-            row("get_all_metrics at scale, first read (nothing cached)", cold, None, "ms", "< 50 ms", cold < 50,
-                note="later reads reuse the metric buckets that can no longer change")]
-
-
-def memory_per_job(b: Bench, n: int = 20_000) -> list[dict]:
-    b.flush()
-    eng = b.engine()
-    control.pause("whatsapp", engine=eng)
-    before = b.used_memory()
-    for i in range(0, n, 1000):
-        helpers.broadcast_whatsapp([PHONE] * 1000, "Your order 12345 has been confirmed.", engine=eng)
-    ours = (b.used_memory() - before) / n
-    b.flush()
-    q = b.rq_queue()
-    before = b.used_memory()
-    for i in range(0, n, 1000):
-        q.enqueue_many([q.prepare_data("processors.whatsapp.run",
-                                       kwargs={"phone": PHONE, "message": "Your order 12345 has been confirmed."})
-                        for _ in range(1000)])
-    theirs = (b.used_memory() - before) / n
-    return [row("server memory per waiting whatsapp job", ours, theirs, "bytes", "", None)]
-
-
-def recovery(b: Bench) -> list[dict]:
-    b.flush()
-    eng = b.engine(lease_ms=10_000, reap_interval_ms=2_000)  # the defaults
-    job = enqueue(eng, EnqueueRequest("whatsapp", {"seconds": 120}, func="bench.jobs.sleep"))
-    victim = b.our_worker(eng)
-    deadline = time.monotonic() + 20
-    while eng.conn.hget(keys.job(job.id), "status") != b"started" and time.monotonic() < deadline:
-        time.sleep(0.01)
-    standby = b.our_worker(eng)
-    time.sleep(0.5)
-    victim.send_signal(signal.SIGKILL)
-    killed = time.monotonic()
-    victim.wait()
-    try:
-        while int(eng.conn.hget(keys.job(job.id), "jq_runs") or 0) < 2 and time.monotonic() - killed < 60:
-            time.sleep(0.02)
-        took = time.monotonic() - killed
-    finally:
-        standby.terminate()
-        standby.kill()
-        standby.wait()
-    return [row("recovery: SIGKILL of a busy worker until its job runs again", took, None, "s", "< 30 s", took < 30,
-                note="defaults LEASE_MS=10000, REAP_INTERVAL_MS=2000; RQ's defaults take 10-18 min (not measured)")]
-
-
-ALL = [enqueue_speed, drain, latency, lateness, rate_limiter, monitoring_at_scale, memory_per_job, recovery]
+ALL = [enqueue_speed, drain, latency, lateness, rate_limiter]

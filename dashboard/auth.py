@@ -5,23 +5,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-import time
-from collections import defaultdict, deque
+import math
 
 import streamlit as st
 
 from engine import audit
 from engine.audit import Actor
 
+from .backend import get_engine
 from .passwords import NAME_PATTERN, User, authenticate, users_from_env, users_from_mapping
+from .throttle import LoginThrottle
 
 log = logging.getLogger("dashboard.auth")
 
 SESSION_USER = "auth_user"
 SESSION_TOKEN = "auth_token"
-MAX_FAILURES = 5  # per user name within FAILURE_WINDOW_S, then log-ins for that name wait
-FAILURE_WINDOW_S = 300.0
 
 
 class NotSignedIn(Exception):
@@ -68,31 +66,21 @@ def current_user() -> User | None:
     return user
 
 
-# -- throttling of failed log-ins (per process, per user name) ---------------------------------
+# -- throttling of failed log-ins (per process, per client address and user name) --------------
 @st.cache_resource(show_spinner=False)
-def _failures() -> tuple[threading.Lock, dict[str, deque]]:
-    return threading.Lock(), defaultdict(deque)
+def _failures() -> LoginThrottle:
+    return LoginThrottle()
 
 
-def _throttled(name: str) -> bool:
-    lock, failures = _failures()
-    now = time.monotonic()
-    with lock:
-        recent = failures[name]
-        while recent and now - recent[0] > FAILURE_WINDOW_S:
-            recent.popleft()
-        return len(recent) >= MAX_FAILURES
-
-
-def _note_failure(name: str) -> None:
-    lock, failures = _failures()
-    with lock:
-        failures[name].append(time.monotonic())
+def client_address() -> str:
+    """The connecting client's address as the server saw it (never a header the client can set)."""
+    try:
+        return st.context.ip_address or "unknown"
+    except Exception:  # noqa: BLE001 - no request context (bare runs)
+        return "unknown"
 
 
 def _audit(name: str, action: str, outcome: str = "ok") -> None:
-    from .core import get_engine
-
     try:
         audit.record(Actor(name, "dashboard"), action, outcome=outcome, engine=get_engine())
     except Exception:  # noqa: BLE001 - signing in must not depend on the audit write
@@ -119,15 +107,18 @@ def _login_form() -> None:
         return
     name = (name or "").strip()
     safe_name = name if NAME_PATTERN.match(name) else "(invalid name)"
-    if _throttled(safe_name):
-        st.error("Too many failed log-ins for this user name. Wait a few minutes and try again.")
+    throttle, client = _failures(), client_address()
+    wait = throttle.wait_s(client, safe_name)
+    if wait > 0:  # not checked, and not counted: the attempt after the wait is
+        st.error(f"Too many failed log-ins for this user name. Try again in {math.ceil(wait)} s.")
         return
     user = authenticate(users, name, password or "")
     if user is None:
-        _note_failure(safe_name)
+        owed = throttle.failed(client, safe_name)
         _audit(safe_name, "login", "denied: wrong user name or password")
-        st.error("Wrong user name or password.")
+        st.error("Wrong user name or password." + (f" Wait {math.ceil(owed)} s before the next try." if owed else ""))
         return
+    throttle.succeeded(client, safe_name)
     sign_in(user)
     _audit(user.name, "login")
     st.rerun()

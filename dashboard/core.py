@@ -5,25 +5,19 @@ import functools
 import os
 from typing import Callable
 
-import redis
 import streamlit as st
 
-from engine.app import Engine
 from engine.audit import Actor
 from engine.errors import ServerUnavailableError
 from engine.operator import Operator
-from engine.settings import Settings
 
 from . import auth
+from .backend import get_engine
 from .fmt import zone
 
+__all__ = ["TZ_KEY", "get_engine", "refresh_s", "live", "tz", "can_write", "operator"]
+
 TZ_KEY = "tz"
-
-
-@st.cache_resource(show_spinner=False)
-def get_engine() -> Engine:
-    """Built once per process from the environment (REDIS_URL ...); not cached while the server is down."""
-    return Engine.from_settings(Settings())
 
 
 def refresh_s() -> float:
@@ -40,7 +34,7 @@ def live(render: Callable[[], None]) -> None:
     def body() -> None:
         try:
             render()
-        except (ServerUnavailableError, redis.ConnectionError, redis.TimeoutError):
+        except ServerUnavailableError:
             st.error("The queue server cannot be reached; trying again shortly.")
 
     st.fragment(run_every=refresh_s())(body)()

@@ -10,48 +10,37 @@ import json
 from typing import Any, Callable
 
 import streamlit as st
+from pydantic import BaseModel
 
 from engine.errors import EngineError, PermissionDenied, ValidationError
-from engine.schemas import SCHEMAS
 
-from . import ui
+from . import core, schema_form, ui
 from .fmt import escape_md
+from .schema_form import FormField
 
-SIMPLE = {"string", "integer", "number"}
-
-
-def schema_fields(queue: str) -> tuple[list[dict[str, Any]], bool]:
-    """The queue schema's properties as [{name, title, type, required, help}], and whether extra keys are refused."""
-    model = SCHEMAS.get(queue)
-    if model is None:
-        return [], False
-    js = model.model_json_schema()
-    required = set(js.get("required", []))
-    fields = []
-    for name, prop in js.get("properties", {}).items():
-        kinds = [p.get("type") for p in prop.get("anyOf", [prop])]
-        kind = next((k for k in kinds if k and k != "null"), "string")
-        fmt = next((p.get("format") for p in prop.get("anyOf", [prop]) if p.get("format")), None)
-        hint = prop.get("description") or (f"format: {fmt}" if fmt else None)
-        fields.append({"name": name, "title": prop.get("title") or name, "type": kind, "required": name in required,
-                       "help": hint})
-    return fields, js.get("additionalProperties") is False
+# Field kinds (dashboard/schema_form.py) the form edits as one line or area of text
+SIMPLE = {"text", "area", "date", "datetime", "integer", "number"}
 
 
-def fits_form(fields: list[dict[str, Any]], data: Any) -> bool:
+def schema_fields(schema: type[BaseModel] | None) -> list[FormField]:
+    """The schema's fields as the Enqueue page derives them (schema_form.fields); none without a schema."""
+    return [] if schema is None else schema_form.fields(schema)
+
+
+def fits_form(fields: list[FormField], data: Any) -> bool:
     """True when every key of `data` is a simple field of the schema (so no value would be lost)."""
-    names = {f["name"]: f for f in fields if f["type"] in SIMPLE}
+    names = {f.name for f in fields if f.kind in SIMPLE}
     return bool(names) and isinstance(data, dict) and all(
         k in names and (v is None or isinstance(v, (str, int, float))) for k, v in data.items())
 
 
-def _coerce(field: dict[str, Any], text: str) -> Any:
-    if field["type"] == "integer":
+def _coerce(field: FormField, text: str) -> Any:
+    if field.kind == "integer":
         try:
             return int(text)
         except ValueError:
             return text  # the engine's validation names the field
-    if field["type"] == "number":
+    if field.kind == "number":
         try:
             return float(text)
         except ValueError:
@@ -59,21 +48,25 @@ def _coerce(field: dict[str, Any], text: str) -> Any:
     return text
 
 
-def form_data(fields: list[dict[str, Any]], raw: dict[str, str]) -> dict[str, Any]:
+def form_data(fields: list[FormField], raw: dict[str, str]) -> dict[str, Any]:
     """The form's text inputs as job data: empty optional fields are left out."""
     data = {}
     for f in fields:
-        text = (raw.get(f["name"]) or "").strip()
-        if not text and not f["required"]:
+        if f.name not in raw:
             continue
-        data[f["name"]] = _coerce(f, text)
+        text = (raw.get(f.name) or "").strip()
+        if not text and not f.required:
+            continue
+        data[f.name] = _coerce(f, text)
     return data
 
 
 def edit_and_retry(key: str, queue: str, data: Any, submit: Callable[[dict[str, Any]], Any],
                    success: Callable[[Any], str]) -> bool:
-    """Render the form; on submit call `submit(new_data)`. Returns True when the retry went through."""
-    fields, _strict = schema_fields(queue)
+    """Render the form for the queue's schema; on submit call `submit(new_data)`. Returns True when the
+    retry went through."""
+    policy = core.get_engine().table.policies.get(queue)
+    fields = schema_fields(policy.schema if policy is not None else None)
     as_json = not fits_form(fields, data) or st.toggle("Edit as JSON", key=f"{key}-json")
     with st.form(key, border=True):
         slots: dict[str, Any] = {}
@@ -85,14 +78,13 @@ def edit_and_retry(key: str, queue: str, data: Any, submit: Callable[[dict[str, 
         else:
             raw = {}
             for f in fields:
-                if f["type"] not in SIMPLE:
+                if f.kind not in SIMPLE:
                     continue
-                value = data.get(f["name"]) if isinstance(data, dict) else None
-                label = f["title"] + ("" if f["required"] else " (optional)")
-                widget = st.text_area if f["name"] == "message" else st.text_input
-                raw[f["name"]] = widget(label, value="" if value is None else str(value), help=f["help"],
-                                        key=f"{key}-{f['name']}")
-                slots[f["name"]] = st.empty()
+                value = data.get(f.name) if isinstance(data, dict) else None
+                widget = st.text_area if f.kind == "area" else st.text_input
+                raw[f.name] = widget(f.label, value="" if value is None else str(value), help=f.help,
+                                     key=f"{key}-{f.name}")
+                slots[f.name] = st.empty()
         general = st.empty()
         submitted = st.form_submit_button("Save and retry", type="primary", icon=":material/replay:")
     if not submitted:

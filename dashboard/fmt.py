@@ -22,24 +22,29 @@ def zone_names() -> list[str]:
 
 
 def to_datetime(value: Any) -> datetime | None:
-    """An aware datetime from a datetime, an ISO 8601 string or epoch seconds (or ms); None for empty."""
+    """An aware datetime from a datetime, an ISO 8601 string or epoch seconds (or ms); None for empty
+    or for anything that is not a representable time."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if isinstance(value, (int, float)):
-        seconds = value / 1000 if value > 1e11 else value
-        return datetime.fromtimestamp(seconds, timezone.utc)
     try:
+        if isinstance(value, (int, float)):
+            seconds = value / 1000 if value > 1e11 else value
+            return datetime.fromtimestamp(seconds, timezone.utc)
         parsed = datetime.fromisoformat(str(value).strip())
-    except ValueError:
+    except (ValueError, OverflowError, OSError):
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def local(value: Any, tz: str) -> datetime | None:
+    """The time in zone `tz`; None when empty or when it has no representation there (year 10000)."""
     dt = to_datetime(value)
-    return dt.astimezone(zone(tz)) if dt else None
+    try:
+        return dt.astimezone(zone(tz)) if dt else None
+    except (ValueError, OverflowError):
+        return None
 
 
 def fmt_time(value: Any, tz: str) -> str:

@@ -18,6 +18,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/overview.py", "Overview", ":material/dashboard:", "overview", "Monitor"),
     PageSpec("pages/throughput.py", "Throughput & latency", ":material/monitoring:", "throughput", "Monitor"),
     PageSpec("pages/workers.py", "Workers", ":material/engineering:", "workers", "Monitor"),
+    PageSpec("pages/alerts.py", "Alerts", ":material/notifications_active:", "alerts", "Monitor"),
     PageSpec("pages/search.py", "Search jobs", ":material/search:", "search", "Support"),
     PageSpec("pages/order.py", "Order timeline", ":material/receipt_long:", "order", "Support"),
     PageSpec("pages/retailer.py", "Retailer or phone", ":material/storefront:", "retailer", "Support"),

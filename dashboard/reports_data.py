@@ -5,8 +5,6 @@ as ReportsUnavailable. No Streamlit import (the functions are tested directly).
 """
 from __future__ import annotations
 
-import csv
-import io
 import os
 import threading
 from typing import Any, Callable
@@ -16,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from engine import export
 from domain.models import CreditAccount, DailyReport, Discrepancy, ReconciliationRun, Retailer
 from domain.reporting import csv_rows
 from domain.settings import DomainSettings
@@ -92,10 +91,9 @@ def get_daily_report(url: str, report_id: int) -> dict[str, Any] | None:
 
 
 def report_csv(figures: dict[str, Any]) -> str:
-    """The report as the same long-format CSV the dailyReports job writes."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(csv_rows(figures))
-    return out.getvalue()
+    """The report as the same long-format rows the dailyReports job writes, through the engine's one
+    CSV writer (quoting and formula escaping)."""
+    return export.write_rows(csv_rows(figures))
 
 
 def list_reconciliation_runs(url: str, *, limit: int = 100) -> list[dict[str, Any]]:
@@ -129,3 +127,12 @@ def discrepancies(url: str, run_id: int) -> list[dict[str, Any]]:
 def read(fn: Callable[[Session], Any]) -> Any:
     """Run `fn(session)` on the domain database (DATABASE_URL), read only; ReportsUnavailable when it cannot."""
     return _read(database_url(), fn)
+def outbox_lag(url: str) -> dict[str, Any]:
+    """The job outbox's lag for the Overview page: unsent rows, the oldest one's age (s), refused rows."""
+    from domain.clock import utcnow
+    from domain.job_outbox import lag
+
+    def read(session: Session) -> dict[str, Any]:
+        found = lag(session, utcnow())
+        return {"unsent": found.unsent, "oldest_age_s": found.oldest_age_s, "refused": found.refused}
+    return _read(url, read)

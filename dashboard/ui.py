@@ -123,7 +123,7 @@ def paged(fetch: Callable[[int, int], tuple[list, int]], *, key: str, page_size:
 def download_csv(label: str, make: Callable[[], str], *, file_name: str, key: str, what: str) -> None:
     """A CSV download built only when clicked (in Streamlit's download thread), audited as an export."""
     from . import auth
-    from .core import get_engine
+    from .backend import get_engine
 
     user = auth.current_user()
     eng = get_engine()

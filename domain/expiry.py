@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from . import notices
+from . import job_outbox, notices
 from .clock import as_utc
 from .models import OrderStatus
 from .orders import close_order, get_order
@@ -45,15 +45,17 @@ def expire_if_due(session: Session, order_id: int, now: datetime, *, grace: time
     now = as_utc(now)
     order = get_order(session, order_id, lock=True)
     if order.status == OrderStatus.EXPIRED:
-        return ExpiryOutcome(ExpiryAction.ALREADY_EXPIRED, order.id, order.status, order.expires_at,
-                             notices.order_expired(order, order.retailer))
+        notice = notices.order_expired(order, order.retailer)
+        job_outbox.add_notice(session, notice, now)
+        return ExpiryOutcome(ExpiryAction.ALREADY_EXPIRED, order.id, order.status, order.expires_at, notice)
     if order.status != OrderStatus.PENDING:
         return ExpiryOutcome(ExpiryAction.NOT_PENDING, order.id, order.status, order.expires_at)
     if order.expires_at > now + grace:
         return ExpiryOutcome(ExpiryAction.NOT_DUE, order.id, order.status, order.expires_at)
     close_order(session, order, OrderStatus.EXPIRED, now, EXPIRY_REASON)
-    return ExpiryOutcome(ExpiryAction.EXPIRED, order.id, order.status, order.expires_at,
-                         notices.order_expired(order, order.retailer))
+    notice = notices.order_expired(order, order.retailer)
+    job_outbox.add_notice(session, notice, now)  # committed with the expiry, relayed after
+    return ExpiryOutcome(ExpiryAction.EXPIRED, order.id, order.status, order.expires_at, notice)
 
 
 def overdue_pending(session: Session, now: datetime, *, limit: int = 1000) -> list[tuple[int, datetime]]:

@@ -8,12 +8,14 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import notices
+from . import job_outbox, notices
 from .clock import as_utc
+from .jobids import fallback_job_id
 from .models import Order, OrderAttempt, OrderStatus, Wholesaler
 from .orders import close_order, get_order
 
 NO_WHOLESALER_REASON = "no eligible wholesaler left"
+FALLBACK_QUEUE = "vendorFallback"
 
 
 class FallbackAction(StrEnum):
@@ -51,7 +53,7 @@ def fall_back(session: Session, order_id: int, failed_wholesaler_id: int, now: d
     attempt = session.scalar(select(OrderAttempt).where(
         OrderAttempt.order_id == order.id, OrderAttempt.wholesaler_id == failed_wholesaler_id))
     if attempt is not None and attempt.failed_at is not None:
-        return _replay(session, order, attempt, confirm_within_s)
+        return _ask_jobs(session, _replay(session, order, attempt, confirm_within_s), now, confirm_within_s)
     if order.status != OrderStatus.PENDING or order.wholesaler_id != failed_wholesaler_id:
         return FallbackOutcome(FallbackAction.STALE, order.id, order.wholesaler_id)
     if attempt is None:  # orders created before attempts were tracked
@@ -62,14 +64,28 @@ def fall_back(session: Session, order_id: int, failed_wholesaler_id: int, now: d
     nxt = next_wholesaler(session, order.id)
     if nxt is None:
         close_order(session, order, OrderStatus.FAILED, now, NO_WHOLESALER_REASON)
-        return FallbackOutcome(FallbackAction.FAILED, order.id, None, notices.order_failed(order, order.retailer))
+        return _ask_jobs(session, FallbackOutcome(FallbackAction.FAILED, order.id, None,
+                                                  notices.order_failed(order, order.retailer)), now, confirm_within_s)
     attempt.next_wholesaler_id = nxt.id
     order.wholesaler_id = nxt.id
     order.fallback_count += 1
     session.add(OrderAttempt(order_id=order.id, wholesaler_id=nxt.id, assigned_at=now))
     session.flush()
-    return FallbackOutcome(FallbackAction.REASSIGNED, order.id, nxt.id,
-                           notices.order_offered(order, nxt, order.retailer, confirm_within_s))
+    return _ask_jobs(session, FallbackOutcome(FallbackAction.REASSIGNED, order.id, nxt.id,
+                                              notices.order_offered(order, nxt, order.retailer, confirm_within_s)),
+                     now, confirm_within_s)
+
+
+def _ask_jobs(session: Session, outcome: FallbackOutcome, now: datetime, confirm_within_s: int) -> FallbackOutcome:
+    """Write the outcome's jobs to the outbox in this transaction: its notice, and for a reassignment the
+    new wholesaler's confirmation timeout. A replay asks for the same job ids, which changes nothing."""
+    if outcome.notice is not None:
+        job_outbox.add_notice(session, outcome.notice, now)
+    if outcome.action == FallbackAction.REASSIGNED:
+        data = {"order_id": str(outcome.order_id), "failed_wholesaler_id": str(outcome.wholesaler_id)}
+        job_outbox.add_after(session, FALLBACK_QUEUE, data, fallback_job_id(outcome.order_id, outcome.wholesaler_id),
+                             now, confirm_within_s)
+    return outcome
 
 
 def _replay(session: Session, order: Order, attempt: OrderAttempt, confirm_within_s: int) -> FallbackOutcome:

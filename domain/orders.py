@@ -7,11 +7,13 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import credit
+from . import credit, job_outbox
 from .errors import CreditLimitExceeded, InvalidTransition, NotFound
+from .jobids import expiry_job_id
 from .models import Order, OrderAttempt, OrderStatus, PaymentMethod, Retailer, Wholesaler, to_money
 
 DEFAULT_ORDER_TTL = timedelta(hours=2)
+EXPIRY_QUEUE = "orderExpiry"
 
 
 def get_order(session: Session, order_id: int, *, lock: bool = False) -> Order:
@@ -28,7 +30,8 @@ def get_order(session: Session, order_id: int, *, lock: bool = False) -> Order:
 def place_order(session: Session, retailer: Retailer, wholesaler: Wholesaler, items_total: Decimal, now: datetime,
                 *, payment_method: PaymentMethod = PaymentMethod.CASH, item_count: int = 1,
                 ttl: timedelta = DEFAULT_ORDER_TTL) -> Order:
-    """A pending order offered to `wholesaler`; a credit order reserves its total on the retailer's account."""
+    """A pending order offered to `wholesaler`; a credit order reserves its total on the retailer's account.
+    Its expiry job is asked for in the same transaction (domain/job_outbox.py)."""
     account = None
     if payment_method == PaymentMethod.CREDIT:
         if retailer.credit_account is None:
@@ -44,6 +47,8 @@ def place_order(session: Session, retailer: Retailer, wholesaler: Wholesaler, it
     session.add(OrderAttempt(order_id=order.id, wholesaler_id=wholesaler.id, assigned_at=now))
     if account is not None:
         credit.place_hold(session, account, order, now)
+    job_outbox.add(session, EXPIRY_QUEUE, {"order_id": str(order.id), "expires_at": order.expires_at.isoformat()},
+                   expiry_job_id(order.id, order.expires_at), now, run_at=order.expires_at)
     session.flush()
     return order
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from . import notices
+from . import job_outbox, notices
 from .credit import stored_and_ledger_balances
 from .errors import NotFound
 from .models import CreditAccount, Discrepancy, ReconciliationRun, Retailer, to_money
@@ -37,7 +37,7 @@ def reconcile(session: Session, now: datetime, threshold: Decimal, support_phone
         existing = session.scalar(select(ReconciliationRun).where(ReconciliationRun.job_id == job_id)
                                   .options(selectinload(ReconciliationRun.discrepancies)))
         if existing is not None:
-            return _summary(session, existing, support_phone, reused=True)
+            return _ask_alerts(session, _summary(session, existing, support_phone, reused=True), now)
     balances = stored_and_ledger_balances(session, account_id)
     if account_id is not None and not balances:
         raise NotFound("credit account", account_id)
@@ -53,7 +53,14 @@ def reconcile(session: Session, now: datetime, threshold: Decimal, support_phone
     run.discrepancy_count = len(run.discrepancies)
     run.finished_at = now
     session.flush()
-    return _summary(session, run, support_phone, reused=False)
+    return _ask_alerts(session, _summary(session, run, support_phone, reused=False), now)
+
+
+def _ask_alerts(session: Session, summary: RunSummary, now: datetime) -> RunSummary:
+    """The alerts go to the job outbox in the run's transaction (a reused run asks for the same ids)."""
+    for alert in summary.alerts:
+        job_outbox.add_notice(session, alert, now)
+    return summary
 
 
 def _summary(session: Session, run: ReconciliationRun, support_phone: str, *, reused: bool) -> RunSummary:

@@ -1,4 +1,4 @@
-"""`python -m domain seed`: write the demo data set once, then enqueue its jobs."""
+"""`python -m domain seed`: write the demo data set once (its queue jobs: processors/demo.py)."""
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -20,32 +20,17 @@ def is_seeded(session: Session) -> bool:
     return bool(session.scalar(select(func.count()).select_from(Wholesaler)))
 
 
-def seed(settings: DomainSettings, *, force: bool = False, with_jobs: bool = True, engine: Any = None,
-         now: datetime | None = None, size: DemoSize | None = None) -> dict[str, Any]:
-    """Seed an empty database (or wipe and reseed with `force`) and enqueue the demo jobs.
-
-    Does nothing on an already seeded database without `force`. The queue connection is
-    checked before any data is written, so a missing server cannot leave data without jobs.
-    """
+def seed(settings: DomainSettings, *, force: bool = False, now: datetime | None = None,
+         size: DemoSize | None = None) -> dict[str, Any]:
+    """Seed an empty database (or wipe and reseed with `force`); does nothing on a seeded one without `force`."""
     now = now or utcnow()
     db = engine_for(settings.database_url)
     with session_scope(db) as session:
         if is_seeded(session) and not force:
             return {"seeded": False, "reason": "database already seeded; use --force to wipe and reseed"}
-    queue_engine = None
-    if with_jobs:
-        from engine.app import resolve
-
-        queue_engine = resolve(engine)  # connects (and fails) before anything is written
     if force:
         drop_schema(db)
         create_schema(db)
     with session_scope(db) as session:
         summary = build_demo_data(session, now, size=size)
-    result: dict[str, Any] = {"seeded": True, **asdict(summary)}
-    if with_jobs:
-        from .demo_jobs import enqueue_demo_jobs
-
-        with session_scope(db) as session:
-            result["jobs"] = enqueue_demo_jobs(session, settings, now, engine=queue_engine)
-    return result
+    return {"seeded": True, **asdict(summary)}

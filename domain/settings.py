@@ -29,6 +29,9 @@ class DomainSettings(BaseSettings):
     scheduler_tz: str = "UTC"  # env SCHEDULER_TZ, an IANA zone name
     reports_dir: Path = Path("var/reports")
     vendor_confirm_timeout_s: int = Field(default=900, gt=0)
+    outbox_relay_interval_s: float = Field(default=2.0, gt=0)  # how often the relay looks for unsent rows
+    # Tests only: the relay exits (os._exit) after enqueueing a batch, before marking it sent
+    outbox_relay_crash_at: Literal["after-enqueue"] | None = None
 
     @field_validator("scheduler_tz")
     @classmethod

@@ -4,13 +4,16 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from . import keys
 from .app import Engine, resolve
+from .clock import ms_to_iso
 
 KEEP_MS = 365 * 24 * 3600 * 1000
+REFUSAL_ENTRY_EVERY_MS = 60_000  # refused calls: at most one entry per actor per minute
+REFUSAL_COUNT_KEEP_S = 86_400  # refusals not yet in an entry are counted this long after the last one
 SOURCES = ("dashboard", "api", "cli", "system")
 
 
@@ -26,15 +29,43 @@ class Actor:
             raise ValueError(f"source must be one of {SOURCES}")
 
 
+def entry_fields(actor: Actor, action: str, *, queue: str | None = None, target: str | None = None,
+                 details: dict[str, Any] | None = None, outcome: str = "ok") -> dict[str, str]:
+    """An entry's fields: for record(), or for a Lua step that writes the entry with its action."""
+    return {"actor": actor.name, "source": actor.source, "action": action, "queue": queue or "",
+            "target": target or "", "details": json.dumps(details or {}, default=str), "outcome": outcome}
+
+
 def record(actor: Actor, action: str, *, queue: str | None = None, target: str | None = None,
            details: dict[str, Any] | None = None, outcome: str = "ok", engine: Engine | None = None) -> str:
     """Append an entry (trimming entries older than 365 days); returns its id."""
-    eng = resolve(engine)
+    fields = entry_fields(actor, action, queue=queue, target=target, details=details, outcome=outcome)
+    return append(resolve(engine), fields)
+
+
+def append(eng: Engine, fields: dict[str, str]) -> str:
+    """Append prepared entry fields (trimming entries older than 365 days); returns the entry id."""
     now_ms = int(time.time() * 1000)
-    fields = {"actor": actor.name, "source": actor.source, "action": action, "queue": queue or "",
-              "target": target or "", "details": json.dumps(details or {}, default=str), "outcome": outcome}
-    entry_id = eng.conn.xadd(keys.AUDIT, fields, minid=str(now_ms - KEEP_MS), approximate=True)
-    return entry_id.decode()
+    return eng.conn.xadd(keys.AUDIT, fields, minid=str(now_ms - KEEP_MS), approximate=True).decode()
+
+
+def record_refusal(actor: Actor, action: str, *, queue: str | None = None, target: str | None = None,
+                   outcome: str, engine: Engine | None = None) -> str | None:
+    """Audit a refused call at most once per actor per minute. Every refusal is counted; the entry
+    written carries `count`, the refusals since the actor's previous entry (this one included).
+    Returns the entry id, or None when this refusal was only counted."""
+    eng = resolve(engine)
+    counter, gate = keys.audit_refusals(actor.source, actor.name), keys.audit_refusal_gate(actor.source, actor.name)
+    pipe = eng.conn.pipeline(transaction=True)
+    pipe.incr(counter)
+    pipe.expire(counter, REFUSAL_COUNT_KEEP_S)
+    pipe.set(gate, 1, nx=True, px=REFUSAL_ENTRY_EVERY_MS)
+    _n, _ttl, opened = pipe.execute()
+    if not opened:
+        return None
+    count = int(eng.conn.getdel(counter) or 1)  # refusals counted meanwhile go to the next entry
+    return record(actor, action, queue=queue, target=target, details={"count": count}, outcome=outcome,
+                  engine=eng)
 
 
 def list_entries(*, since: datetime | None = None, until: datetime | None = None, actor: str | None = None,
@@ -55,7 +86,7 @@ def list_entries(*, since: datetime | None = None, until: datetime | None = None
             if (actor and f["actor"] != actor) or (queue and f["queue"] != queue) or (action and f["action"] != action):
                 continue
             ms = int(entry_id.decode().split("-")[0])
-            out.append({"id": entry_id.decode(), "time": datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(),
+            out.append({"id": entry_id.decode(), "time": ms_to_iso(ms),
                         "time_ms": ms, **f, "details": json.loads(f["details"] or "{}")})
             if len(out) >= limit:
                 break

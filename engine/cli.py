@@ -8,40 +8,51 @@ import argparse
 import json
 import logging
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
 from .errors import EngineError
-from .queues import QUEUE_NAMES
 
 
-def _queue_list(text: str) -> list[str]:
-    names = [q.strip() for q in text.split(",") if q.strip()]
-    bad = [q for q in names if q not in QUEUE_NAMES]
-    if bad or not names:
-        raise argparse.ArgumentTypeError(f"unknown queue(s) {bad or text!r}; known: {', '.join(QUEUE_NAMES)}")
-    return names
+def _queue_list_of(known: Sequence[str]) -> Callable[[str], list[str]]:
+    """An argparse type: comma-separated names of the loaded table's queues."""
+    def parse(text: str) -> list[str]:
+        names = [q.strip() for q in text.split(",") if q.strip()]
+        bad = [q for q in names if q not in known]
+        if bad or not names:
+            raise argparse.ArgumentTypeError(f"unknown queue(s) {bad or text!r}; known: {', '.join(known)}")
+        return names
+
+    return parse
 
 
-def _concurrency(text: str) -> tuple[str, int]:
-    name, _, n = text.partition("=")
-    if name not in QUEUE_NAMES or not n.isdigit() or int(n) < 1:
-        raise argparse.ArgumentTypeError(f"expected QUEUE=N with N >= 1, got {text!r}")
-    return name, int(n)
+def _concurrency_of(known: Sequence[str]) -> Callable[[str], tuple[str, int]]:
+    def parse(text: str) -> tuple[str, int]:
+        name, _, n = text.partition("=")
+        if name not in known or not n.isdigit() or int(n) < 1:
+            raise argparse.ArgumentTypeError(f"expected QUEUE=N with N >= 1 and QUEUE one of {', '.join(known)}, "
+                                             f"got {text!r}")
+        return name, int(n)
+
+    return parse
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m engine", description="Job queue engine")
+def build_parser(queue_names: Sequence[str]) -> argparse.ArgumentParser:
+    """The command line for a table of `queue_names` (the queue arguments accept only those)."""
+    _queue_list, _concurrency = _queue_list_of(queue_names), _concurrency_of(queue_names)
+    prog = "jobqueue" if Path(sys.argv[0]).name == "jobqueue" else "python -m engine"  # the console script
+    p = argparse.ArgumentParser(prog=prog, description="Job queue engine")
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="command", required=True)
 
     w = sub.add_parser("worker", help="one worker process")
-    w.add_argument("--queues", type=_queue_list, default=list(QUEUE_NAMES))
+    w.add_argument("--queues", type=_queue_list, default=list(queue_names))
     w.add_argument("--burst", action="store_true", help="exit when nothing is runnable")
     w.add_argument("--name")
-    w.add_argument("--hooks", metavar="MODULE:CLASS", help="a Hooks subclass to observe or extend the worker")
+    w.add_argument("--hooks", metavar="MODULE:CLASS", help="a Hooks subclass for this worker (overrides ENGINE_HOOKS)")
 
     ws = sub.add_parser("workers", help="every queue's workers, with the table's concurrency")
-    ws.add_argument("--queues", type=_queue_list, default=list(QUEUE_NAMES))
+    ws.add_argument("--queues", type=_queue_list, default=list(queue_names))
     ws.add_argument("--burst", action="store_true")
     ws.add_argument("--concurrency", type=_concurrency, action="append", default=[], metavar="QUEUE=N")
 
@@ -83,7 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """`python -m engine` and the `jobqueue` console script; returns the exit status."""
+    try:
+        names = _table_names()
+    except EngineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # settings that do not validate
+        print(f"error: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    args = build_parser(names).parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -94,6 +114,14 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:  # settings that do not validate
         print(f"error: invalid configuration: {exc}", file=sys.stderr)
         return 2
+
+
+def _table_names() -> list[str]:
+    """The queues of the table ENGINE_QUEUES names (no server needed)."""
+    from .app import table_from_settings
+    from .settings import Settings
+
+    return table_from_settings(Settings()).names
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -109,9 +137,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_workers(args.queues, burst=args.burst, concurrency=dict(args.concurrency))
     eng = Engine.from_settings()
     if args.command == "worker":
+        from .hooks import load_hooks
         from .worker import Worker
 
-        Worker(eng, args.queues, burst=args.burst, name=args.name, hooks=_load_hooks(args.hooks)).run()
+        hooks = load_hooks(args.hooks, source="--hooks") if args.hooks else None
+        Worker(eng, args.queues, burst=args.burst, name=args.name, hooks=hooks).run()
         return 0
     if args.command == "scheduler":
         from .scheduler import main as scheduler_main
@@ -175,18 +205,6 @@ def _dead_letters(op, args) -> Any:
     if args.action == "retry":
         return {"retried": op.bulk_retry_dead_letters(ids=args.ids)}
     return {"deleted": op.bulk_delete_dead_letters(ids=args.ids)}
-
-
-def _load_hooks(spec: str | None):
-    if not spec:
-        return None
-    import importlib
-
-    module, _, name = spec.partition(":")
-    try:
-        return getattr(importlib.import_module(module), name)()
-    except (ImportError, AttributeError) as exc:
-        raise EngineError(f"--hooks {spec!r}: {exc}") from None
 
 
 def _whoami() -> str:

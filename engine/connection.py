@@ -1,19 +1,76 @@
 """Connecting to the server named by the settings, and the one-time safety checks."""
 from __future__ import annotations
 
+import functools
 import logging
 
 import redis
-from redis.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.client import Pipeline
+from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelManagedConnection
 
-from .errors import ServerUnavailableError
+from .errors import EngineError, ServerError, ServerUnavailableError
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-_RETRY_ON = (redis.ConnectionError, redis.TimeoutError)
+# A refused or reset connection is retried (a restart or failover blip). A timeout is not: the server
+# may have received the command, and retrying would only make a frozen server hang the caller longer.
+_RETRY_ON = (redis.ConnectionError,)
+
+
+@functools.cache
+def _wrapped(base: type[ServerError], original: type[redis.RedisError]) -> type:
+    return type(original.__name__, (base, original), {"__module__": __name__, "__qualname__": original.__name__})
+
+
+def engine_error(exc: redis.RedisError) -> ServerError:
+    """The engine error for a redis-py error: ServerUnavailableError for connection and timeout errors,
+    ServerError for the rest. It stays an instance of the original class too, so code that catches
+    redis-py's types (its NOSCRIPT and WATCH handling, the worker loop) behaves as before."""
+    base = ServerUnavailableError if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)) else ServerError
+    try:
+        wrapped = _wrapped(base, type(exc))(*exc.args)
+    except TypeError:  # an exception class with an unusual constructor
+        wrapped = base(str(exc))
+    return wrapped
+
+
+class EnginePipeline(Pipeline):
+    """redis-py's pipeline, raising the engine's errors."""
+
+    def execute_command(self, *args, **kwargs):
+        try:
+            return super().execute_command(*args, **kwargs)
+        except EngineError:
+            raise
+        except redis.RedisError as exc:
+            raise engine_error(exc) from exc
+
+    def execute(self, raise_on_error: bool = True):
+        try:
+            return super().execute(raise_on_error)
+        except EngineError:
+            raise
+        except redis.RedisError as exc:
+            raise engine_error(exc) from exc
+
+
+class EngineRedis(redis.Redis):
+    """redis-py's client, raising the engine's errors (engine/errors.py) so that the API and dashboard
+    catch EngineError only and never import redis."""
+
+    def execute_command(self, *args, **options):
+        try:
+            return super().execute_command(*args, **options)
+        except EngineError:
+            raise
+        except redis.RedisError as exc:
+            raise engine_error(exc) from exc
+
+    def pipeline(self, transaction: bool = True, shard_hint=None) -> EnginePipeline:
+        return EnginePipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
 
 
 class FollowingSentinelConnection(SentinelManagedConnection):
@@ -28,25 +85,28 @@ class FollowingSentinelConnection(SentinelManagedConnection):
         super().connect_check_health(check_health=check_health, retry_socket_connect=False)
 
 
-def connect(settings: Settings, *, check: bool = True) -> redis.Redis:
+def connect(settings: Settings, *, check: bool = True) -> EngineRedis:
     """A client for the configured server (URL, host/port or Sentinel); reconnects by itself."""
     common = dict(
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=3),  # rides out a blip, fails in ~1 s
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=3, supported_errors=_RETRY_ON),  # ~1 s of blips
         retry_on_error=list(_RETRY_ON),
         health_check_interval=15,
         socket_keepalive=True,
+        socket_timeout=settings.redis_socket_timeout_s,
+        socket_connect_timeout=settings.redis_connect_timeout_s,
     )
     if settings.redis_sentinels:
-        sentinel = Sentinel(settings.sentinel_hosts, socket_timeout=2.0, password=None)
+        sentinel = Sentinel(settings.sentinel_hosts, socket_timeout=settings.redis_socket_timeout_s,
+                            socket_connect_timeout=settings.redis_connect_timeout_s, password=None)
         conn = sentinel.master_for(
             settings.redis_sentinel_master, password=settings.redis_password, db=settings.redis_db,
-            connection_class=FollowingSentinelConnection, **common
+            connection_class=FollowingSentinelConnection, redis_class=EngineRedis, **common
         )
         _watch_master(conn, interval_s=min(1.0, settings.lease_ms / 3000))
     elif settings.redis_url:
-        conn = redis.Redis.from_url(settings.redis_url, **common)
+        conn = EngineRedis.from_url(settings.redis_url, **common)
     else:
-        conn = redis.Redis(
+        conn = EngineRedis(
             host=settings.redis_host or "127.0.0.1",
             port=settings.redis_port,
             password=settings.redis_password,
@@ -92,7 +152,3 @@ def check_server(conn: redis.Redis) -> None:
             policy,
         )
 
-
-def server_time_ms(conn: redis.Redis) -> int:
-    seconds, micros = conn.time()
-    return int(seconds) * 1000 + int(micros) // 1000

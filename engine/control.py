@@ -5,6 +5,7 @@ from typing import Any
 
 from . import keys
 from .app import Engine, resolve
+from .clock import server_ms
 from .errors import ValidationError
 
 
@@ -56,7 +57,7 @@ def state(queue: str, *, engine: Engine | None = None) -> dict[str, Any]:
     """Paused flag, effective limit and window, starts used in the current window, back-pressure left."""
     eng = resolve(engine)
     policy = eng.table[queue]
-    now_ms = _now_ms(eng)
+    now_ms = server_ms(eng.conn)
     pipe = eng.conn.pipeline(transaction=False)
     pipe.hmget(keys.control(queue), ["paused", "limit", "window_ms"])
     pipe.pttl(keys.pressure(queue))
@@ -73,7 +74,3 @@ def state(queue: str, *, engine: Engine | None = None) -> dict[str, Any]:
         "back_pressure_s": max(0, pressure_ms) / 1000 if pressure_ms and pressure_ms > 0 else 0.0,
     }
 
-
-def _now_ms(eng: Engine) -> int:
-    seconds, micros = eng.conn.time()
-    return seconds * 1000 + micros // 1000

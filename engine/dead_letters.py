@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterator
 
 import zlib
 
 from . import keys
 from .app import Engine, resolve
+from .clock import ms_to_iso, server_ms
 from .errors import ConflictError, NotFoundError, ValidationError
 from .job_view import decode_payload
 from .schemas import validate_data
@@ -71,7 +72,7 @@ def _entry(job_id: str, raw: dict[bytes, bytes], attempts: list[bytes] | None = 
         "error_type": f.get("error_type", ""),
         "error_message": f.get("error_message", ""),
         "enqueued_at": f.get("enqueued_at", ""),
-        "dead_lettered_at": datetime.fromtimestamp(dead_ms / 1000, timezone.utc).isoformat(),
+        "dead_lettered_at": ms_to_iso(dead_ms),
         "dead_lettered_ms": dead_ms,
     }
     if attempts is not None:
@@ -189,7 +190,7 @@ def _edit(eng: Engine, entry_id: str, queue: str, data: Any, script_keys: list[s
     """Validate the new data by the queue's schema (ValidationError naming "data.<field>", nothing written) and
     add the new payload and the index changes to the retry step's arguments."""
     try:
-        clean = validate_data(queue, data)
+        clean = validate_data(eng, queue, data)
     except ValidationError as exc:
         field = exc.field if exc.field == "data" else f"data.{exc.field}"
         raise ValidationError(field, exc.message) from None
@@ -236,9 +237,7 @@ def delete(entry_id: str, *, engine: Engine | None = None) -> bool:
     queue = eng.conn.hget(keys.dlq_entry(entry_id), "queue")
     if queue is None:
         raise NotFoundError(f"dead-letter entry {entry_id!r} not found")
-    from .job_ops import remove_keys
-
-    return eng.scripts.remove(keys=remove_keys(queue.decode(), entry_id), args=[entry_id, keys.dlq_group("")]) == 1
+    return eng.scripts.remove(keys=keys.job_all(queue.decode(), entry_id), args=[entry_id, keys.dlq_group("")]) == 1
 
 
 def _each(action, flt: Filter | None, ids: list[str] | None, eng: Engine) -> int:
@@ -267,7 +266,7 @@ def bulk_delete(flt: Filter | None = None, *, ids: list[str] | None = None, engi
 def stats(*, engine: Engine | None = None) -> dict[str, dict[str, Any]]:
     """Per queue: entries, oldest entry's age in seconds, and entries added in the last hour."""
     eng = resolve(engine)
-    now_ms = _server_ms(eng)
+    now_ms = server_ms(eng.conn)
     pipe = eng.conn.pipeline(transaction=False)
     for q in eng.table.names:
         pipe.zcard(keys.dlq_queue(q))
@@ -281,8 +280,3 @@ def stats(*, engine: Engine | None = None) -> dict[str, dict[str, Any]]:
                      "added_last_hour": last_hour}
     return result
 
-
-def _server_ms(eng: Engine) -> int:
-    from .connection import server_time_ms
-
-    return server_time_ms(eng.conn)

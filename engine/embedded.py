@@ -12,11 +12,13 @@ DURABLE_CONFIG = {
 }
 
 
-def start_embedded(data_dir: Path, port: int | None = None, *, durable: bool = True) -> ValkeyServer:
-    """Start Valkey with its data under `data_dir`; the caller stops it (server.stop())."""
+def start_embedded(data_dir: Path, port: int | None = None, *, durable: bool = True,
+                   config: dict[str, str] | None = None) -> ValkeyServer:
+    """Start Valkey with its data under `data_dir` (and any extra `config`, e.g. maxmemory); the caller
+    stops it (server.stop())."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    config = dict(DURABLE_CONFIG) if durable else {"maxmemory-policy": "noeviction"}
+    config = {**(DURABLE_CONFIG if durable else {"maxmemory-policy": "noeviction"}), **(config or {})}
     server = ValkeyServer(port=port, data_dir=data_dir, persist=True, config=config)
     server.start()
     return server

@@ -1,6 +1,7 @@
 """Writing jobs: one server round trip per job (one Lua call), pipelined for many."""
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -12,11 +13,15 @@ from rq.utils import utcformat
 
 from . import keys
 from .app import Engine
-from .errors import ValidationError
+from .audit import KEEP_MS as AUDIT_KEEP_MS
+from .audit import append as append_audit
+from .errors import ServerFullError, ValidationError
+from .oom import OutOfMemory
 from .schemas import check_job_id
 from .search_index import index_keys
 
 PRIORITIES = keys.PRIORITIES
+MAX_AHEAD_S = 366 * 86400  # the furthest a job may be scheduled ahead
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,7 @@ class EnqueueRequest:
     delay: timedelta | float | None = None
     run_at: datetime | None = None
     job_id: str | None = None
-    func: str | None = None  # tests and benchmarks only: another function on the same queue
+    audit: dict[str, str] | None = None  # an audit entry's fields, written in the enqueue's own atomic step
 
 
 def _timing(req: EnqueueRequest) -> tuple[int, int]:
@@ -37,15 +42,31 @@ def _timing(req: EnqueueRequest) -> tuple[int, int]:
     delay_ms = 0
     if req.delay is not None:
         seconds = req.delay.total_seconds() if isinstance(req.delay, timedelta) else req.delay
-        if not isinstance(seconds, (int, float)) or seconds < 0 or seconds > 366 * 86400:
+        if not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or not 0 <= seconds <= MAX_AHEAD_S:
             raise ValidationError("delay", "must be between 0 s and 366 days")
         delay_ms = int(round(seconds * 1000))
     run_at_ms = 0
     if req.run_at is not None:
         if not isinstance(req.run_at, datetime) or req.run_at.tzinfo is None:
             raise ValidationError("run_at", "must be a timezone-aware datetime")
-        run_at_ms = int(req.run_at.timestamp() * 1000)
+        try:
+            run_at_ms = int(req.run_at.astimezone(timezone.utc).timestamp() * 1000)
+        except (OverflowError, ValueError, OSError):  # e.g. 9999-12-31T23:59:59-23:59 is in year 10000 in UTC
+            raise ValidationError("run_at", "is outside the range of representable times") from None
     return run_at_ms, delay_ms
+
+
+def check_horizon(run_at: datetime | None) -> None:
+    """Refuse a run_at more than 366 days ahead of now (the helpers' check on callers' input; the
+    scheduler enqueues ticks ahead by its own clock)."""
+    if run_at is None or not isinstance(run_at, datetime) or run_at.tzinfo is None:
+        return  # _timing names those
+    try:
+        ahead_s = (run_at - datetime.now(timezone.utc)).total_seconds()
+    except OverflowError:
+        raise ValidationError("run_at", "is outside the range of representable times") from None
+    if ahead_s > MAX_AHEAD_S:
+        raise ValidationError("run_at", "must be at most 366 days ahead")
 
 
 def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any]]:
@@ -55,12 +76,11 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
     job_id = check_job_id(req.job_id) if req.job_id is not None else uuid.uuid4().hex
     run_at_ms, delay_ms = _timing(req)
     job = Job.create(
-        req.func or policy.func,
+        policy.func,
         kwargs=req.data,
         connection=eng.conn,
         id=job_id,
         origin=req.queue,
-        description=req.queue,
         timeout=policy.timeout_s,
         result_ttl=policy.keep_completed_s,
         failure_ttl=policy.keep_failed_s,
@@ -68,10 +88,12 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
     )
     job.enqueued_at = datetime.now(timezone.utc)
     fields = job.to_dict()
-    fields["enqueued_at"] = utcformat(job.enqueued_at)
-    fields["jq_priority"] = req.priority
-    fields["jq_runs"] = 0
-    flat: list[Any] = [job_id, run_at_ms, delay_ms]
+    fields[keys.JobField.ENQUEUED_AT] = utcformat(job.enqueued_at)
+    fields[keys.JobField.PRIORITY] = req.priority
+    fields[keys.JobField.RUNS] = 0
+    audit_items = [item for pair in (req.audit or {}).items() for item in pair]
+    flat: list[Any] = [job_id, run_at_ms, delay_ms, eng.high_water.mark_bytes(), AUDIT_KEEP_MS, len(audit_items),
+                       *audit_items]
     for name, value in fields.items():
         if value != "":  # RQ's restore() defaults the empty fields; storing them costs memory and time
             flat += [name, value]
@@ -81,26 +103,51 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
         keys.scheduled(req.queue),
         keys.wake(req.queue),
         keys.RQ_QUEUES,
-        *index_keys(policy, req.data, eng.settings.phone_region),
+        keys.AUDIT,
+        *index_keys(policy, req.data, eng.settings.phone_region),  # the business-key index (search_index)
     ]
     return job, script_keys, flat
 
 
 def enqueue(eng: Engine, req: EnqueueRequest) -> Job:
     """Enqueue one job; with a caller-given job_id whose job is pending or finished and still kept,
-    return the existing job instead (idempotent re-sends)."""
+    return the existing job instead (idempotent re-sends). ServerFullError when refused at the memory
+    high-water mark: nothing was written."""
     job, script_keys, args = _prepare(eng, req)
-    created, _status = eng.scripts.enqueue(keys=script_keys, args=args)
+    try:
+        created, status = eng.scripts.enqueue(keys=script_keys, args=args)
+    except OutOfMemory:  # above maxmemory: the server refused the step's first write
+        raise ServerFullError() from None
+    if created == -1:
+        raise ServerFullError(int(status), args[3])
     if not created:
-        return Job.fetch(job.id, connection=eng.conn, serializer=JSONSerializer)
+        existing = Job.fetch(job.id, connection=eng.conn, serializer=JSONSerializer)
+        if req.audit and existing.origin == req.queue:  # a re-send: nothing written, so its entry may follow
+            append_audit(eng, req.audit)
+        return existing
     return job
 
 
 def enqueue_many(eng: Engine, requests: list[EnqueueRequest]) -> list[Job]:
-    """Validate all, then enqueue all in one pipelined round trip (not one transaction)."""
+    """Validate all, then enqueue all in one pipelined round trip (not one transaction). Jobs refused at
+    the memory high-water mark are not written: ServerFullError then lists the ids that were."""
     prepared = [_prepare(eng, r) for r in requests]
     pipe = eng.conn.pipeline(transaction=False)
     for _job, script_keys, args in prepared:
         eng.scripts.enqueue(keys=script_keys, args=args, client=pipe)
-    pipe.execute()
+    replies = pipe.execute(raise_on_error=False)
+    for reply in replies:
+        if isinstance(reply, Exception) and not isinstance(reply, OutOfMemory):
+            raise reply
+    refused = [r for r in replies if isinstance(r, OutOfMemory) or r[0] == -1]
+    if refused:
+        accepted = [job.id for (job, _k, _a), r in zip(prepared, replies) if not isinstance(r, Exception) and r[0] != -1]
+        used = None if isinstance(refused[0], Exception) else int(refused[0][1])
+        raise ServerFullError(used, prepared[0][2][3], accepted=accepted)
     return [job for job, _k, _a in prepared]
+
+
+def script_call(eng: Engine, req: EnqueueRequest) -> tuple[list[str], list[Any]]:
+    """The enqueue step's keys and args, validated, for scripts that compose it (a schedule's tick)."""
+    _job, script_keys, args = _prepare(eng, req)
+    return script_keys, args

@@ -29,8 +29,31 @@ class ConflictError(EngineError):
     """The operation does not fit the object's state (retrying a running job, say)."""
 
 
-class ServerUnavailableError(EngineError):
-    """The Redis-compatible server cannot be reached."""
+class ServerError(EngineError):
+    """The Redis-compatible server failed a command (read-only replica, loading, out of memory ...).
+    Raised by the engine's client for every redis-py error (engine/connection.py)."""
+
+
+class ServerUnavailableError(ServerError):
+    """The Redis-compatible server cannot be reached (connection refused, lost or timed out)."""
+
+
+class ServerFullError(EngineError):
+    """The server's memory is at the high-water mark (or full): the enqueue was refused and nothing
+    was written. Workers keep draining; retry after `retry_after_s`."""
+
+    RETRY_AFTER_S = 5
+
+    def __init__(self, used: int | None = None, mark: int | None = None, *, accepted: list[str] | None = None):
+        if used is not None and mark:
+            where = f"{used / 1e6:.1f} MB used, high-water mark {mark / 1e6:.1f} MB"
+        else:
+            where = "the server refused the write: used memory above maxmemory"
+        super().__init__(f"server full ({where}): enqueues are refused while workers drain it; "
+                         f"retry in {self.RETRY_AFTER_S} s")
+        self.used, self.mark = used, mark
+        self.retry_after_s = self.RETRY_AFTER_S
+        self.accepted = accepted or []  # a bulk enqueue: the jobs written before the refusal
 
 
 class ConfigError(EngineError):
@@ -50,6 +73,16 @@ class JobError(Exception):
 
 class PermanentError(JobError):
     """Retrying cannot help: skip the remaining retries and dead-letter at once."""
+
+
+class UnregisteredFunctionError(PermanentError):
+    """The job names a function other than its queue's registered processor: never imported nor run."""
+
+    def __init__(self, queue: str, named: str, registered: str):
+        super().__init__(f"job names function {named!r}, but queue {queue!r} runs only its registered "
+                         f"processor {registered!r}; the job was not run")
+        self.named = named
+        self.registered = registered
 
 
 class ProviderBackPressure(JobError):

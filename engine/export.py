@@ -5,20 +5,26 @@ import csv
 import io
 import json
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from . import audit, dead_letters, failure_groups, metrics
 from .app import Engine
 
 
-def to_csv(rows: Iterable[dict[str, Any]], columns: list[str]) -> str:
-    """Rows as CSV with a header; nested values as JSON, datetimes as ISO 8601."""
+def write_rows(rows: Iterable[Sequence[Any]]) -> str:
+    """The one CSV writer of every export (reports included): RFC 4180 text whose cells are made safe
+    (_cell). Its CRLF line terminator makes QUOTE_MINIMAL quote any cell holding a CR or an LF, so
+    no cell can split into two rows (with a bare LF terminator, a lone CR would go unquoted)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     for row in rows:
-        writer.writerow({c: _cell(row.get(c)) for c in columns})
+        writer.writerow([_cell(v) for v in row])
     return out.getvalue()
+
+
+def to_csv(rows: Iterable[dict[str, Any]], columns: list[str]) -> str:
+    """Dict rows as CSV with a header; nested values as JSON, datetimes as ISO 8601."""
+    return write_rows([columns, *([row.get(c) for c in columns] for row in rows)])
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -32,10 +32,9 @@ def list_groups(*, limit: int = 100, engine=None) -> list[dict]:
     """Failure groups, most recently seen first: count, first/last seen, queues, sample job ids,
     and how many of their jobs sit in the dead-letter queue now."""
     import json
-    from datetime import datetime, timezone
-
     from . import keys
     from .app import resolve
+    from .clock import ms_to_iso
 
     eng = resolve(engine)
     sigs = [s.decode() for s in eng.conn.zrevrange(keys.FAILURE_GROUPS, 0, limit - 1)]
@@ -49,11 +48,10 @@ def list_groups(*, limit: int = 100, engine=None) -> list[dict]:
         f = {k.decode(): v.decode() for k, v in out[2 * i].items()}
         if not f:
             continue
-        iso = lambda ms: datetime.fromtimestamp(int(ms) / 1000, timezone.utc).isoformat()  # noqa: E731
         groups.append({
             "signature": sig, "type": f.get("type", ""), "message": f.get("message", ""),
             "function": f.get("function", ""), "count": int(f.get("count", 0)),
-            "first_seen": iso(f.get("first_ms", 0)), "last_seen": iso(f.get("last_ms", 0)),
+            "first_seen": ms_to_iso(f.get("first_ms", 0)), "last_seen": ms_to_iso(f.get("last_ms", 0)),
             "queues": {k[2:]: int(v) for k, v in f.items() if k.startswith("q:")},
             "sample_job_ids": json.loads(f.get("samples") or "[]"), "dead_lettered": out[2 * i + 1],
         })

@@ -24,7 +24,8 @@ log = logging.getLogger("engine.failures")
 def describe(exc: BaseException, worker: str, run: int, func_name: str) -> dict[str, Any]:
     """One attempt's error record: type, message, traceback, worker, time, run, function."""
     frames = tb_module.extract_tb(exc.__traceback__) if exc.__traceback__ else []
-    function = frames[-1].name if frames else func_name.rsplit(".", 1)[-1]
+    named = getattr(exc, "named", None)  # UnregisteredFunctionError: group by the function the job named
+    function = named or (frames[-1].name if frames else func_name.rsplit(".", 1)[-1])
     return {
         "type": type(exc).__name__,
         "message": str(exc)[:2000],
@@ -57,16 +58,16 @@ def fail_step(eng: Engine, queue: str, job: RunningJob, member: str, exc: BaseEx
     """(action, error record, keys, args) of the fail.lua call for a failed run: the ladder's decision and
     everything its one Lua step writes. Pure apart from reading the queue table."""
     job_id = job.id
-    runs = int(fields.get("jq_runs") or 0)
+    runs = int(fields.get(keys.JobField.RUNS) or 0)
     func_name = job.func_name
     error = describe(exc, worker, runs, func_name)
     action, wait_ms = decide(eng, queue, exc, runs, cancel_requested=cancel_requested)
     sig, normal = signature(error["type"], error["message"], error["function"])
-    priority = fields.get("jq_priority") or "normal"
+    priority = fields.get(keys.JobField.PRIORITY) or "normal"
     entry = {
         "job_id": job_id, "queue": queue, "job_type": func_name, "data": json.dumps(job.kwargs),
         "options": json.dumps({"priority": priority, "timeout_s": eng.table[queue].timeout_s}),
-        "runs": runs, "enqueued_at": fields.get("enqueued_at", ""), "error_type": error["type"],
+        "runs": runs, "enqueued_at": fields.get(keys.JobField.ENQUEUED_AT, ""), "error_type": error["type"],
         "error_message": error["message"],
     }
     group = {"type": error["type"], "message": normal, "function": error["function"], "queue": queue}

@@ -1,15 +1,15 @@
-"""The design document's queue helpers: validate, then enqueue one job on the right queue."""
+"""The generic helper: validate a job's data against its queue's schema, then enqueue it.
+
+The platform's per-queue helpers (add_whatsapp_message, ...) live in processors/helpers.py."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rq.job import Job
 
 from .app import Engine, resolve
-from .enqueue import EnqueueRequest, enqueue, enqueue_many
-from .errors import ValidationError
+from .enqueue import EnqueueRequest, check_horizon, enqueue, enqueue_many
 from .schemas import validate_data
 
 
@@ -22,67 +22,20 @@ def add_job(
     run_at: datetime | None = None,
     job_id: str | None = None,
     engine: Engine | None = None,
+    audit: dict[str, str] | None = None,
 ) -> Job:
-    """The generic helper the API and dashboard use. `delay` is a timedelta or seconds."""
+    """One job on any queue of the engine's table (the API, dashboard and CLI use it). `delay` is a timedelta or
+    seconds; `audit`, an audit entry's fields, is written in the enqueue's own atomic step (engine/operator.py)."""
     eng = resolve(engine)
-    clean = validate_data(queue_name, data)
-    return enqueue(eng, EnqueueRequest(queue_name, clean, priority=priority, delay=delay, run_at=run_at, job_id=job_id))
+    clean = validate_data(eng, queue_name, data)
+    check_horizon(run_at)
+    return enqueue(eng, EnqueueRequest(queue_name, clean, priority=priority, delay=delay, run_at=run_at, job_id=job_id,
+                                       audit=audit))
 
 
-def add_whatsapp_message(phone: str, message: str, *, priority: str = "normal", reference: str | None = None,
-                         order_id: str | None = None, retailer_id: str | None = None,
-                         wholesaler_id: str | None = None, account_id: str | None = None,
-                         delay: timedelta | float | None = None, run_at: datetime | None = None,
-                         job_id: str | None = None, engine: Engine | None = None) -> Job:
-    """One message; the optional ids are the business keys the support desk finds it by."""
-    data: dict[str, Any] = {"phone": phone, "message": message}
-    for name, value in (("reference", reference), ("order_id", order_id), ("retailer_id", retailer_id),
-                        ("wholesaler_id", wholesaler_id), ("account_id", account_id)):
-        if value is not None:
-            data[name] = str(value)
-    return add_job("whatsapp", data, priority=priority, delay=delay, run_at=run_at, job_id=job_id, engine=engine)
-
-
-def broadcast_whatsapp(recipients: list[str], message: str, *, priority: str = "normal",
-                       engine: Engine | None = None) -> list[Job]:
-    """One message to many recipients, validated first, then enqueued in one pipelined round trip."""
+def add_jobs(queue_name: str, items: list[dict[str, Any]], *, priority: str = "normal",
+             engine: Engine | None = None) -> list[Job]:
+    """Many jobs on one queue: all validated first, then enqueued in one pipelined round trip."""
     eng = resolve(engine)
-    requests = [EnqueueRequest("whatsapp", validate_data("whatsapp", {"phone": p, "message": message}),
-                               priority=priority) for p in recipients]
+    requests = [EnqueueRequest(queue_name, validate_data(eng, queue_name, data), priority=priority) for data in items]
     return enqueue_many(eng, requests)
-
-
-def add_order_expiry_job(order_id: str, expires_at: datetime, *, priority: str = "normal",
-                         job_id: str | None = None, engine: Engine | None = None) -> Job:
-    """Runs at `expires_at`, which must be timezone-aware."""
-    if not isinstance(expires_at, datetime) or expires_at.tzinfo is None:
-        raise ValidationError("expires_at", "must be a timezone-aware datetime")
-    data = {"order_id": str(order_id), "expires_at": expires_at.isoformat()}
-    return add_job("orderExpiry", data, priority=priority, run_at=expires_at, job_id=job_id, engine=engine)
-
-
-def add_vendor_fallback_job(order_id: str, failed_wholesaler_id: str, *, priority: str = "normal",
-                            delay: timedelta | float | None = None, run_at: datetime | None = None,
-                            job_id: str | None = None, engine: Engine | None = None) -> Job:
-    data = {"order_id": str(order_id), "failed_wholesaler_id": str(failed_wholesaler_id)}
-    return add_job("vendorFallback", data, priority=priority, delay=delay, run_at=run_at, job_id=job_id,
-                   engine=engine)
-
-
-def add_daily_report_job(report_date: date | None = None, *, priority: str = "normal",
-                         delay: timedelta | float | None = None, run_at: datetime | None = None,
-                         job_id: str | None = None, engine: Engine | None = None) -> Job:
-    """`report_date` defaults to yesterday in SCHEDULER_TZ."""
-    eng = resolve(engine)
-    if report_date is None:
-        report_date = datetime.now(ZoneInfo(eng.settings.scheduler_tz)).date() - timedelta(days=1)
-    return add_job("dailyReports", {"report_date": report_date.isoformat()}, priority=priority, delay=delay,
-                   run_at=run_at, job_id=job_id, engine=eng)
-
-
-def add_credit_reconciliation_job(account_id: str | None = None, *, priority: str = "normal",
-                                  delay: timedelta | float | None = None, run_at: datetime | None = None,
-                                  job_id: str | None = None, engine: Engine | None = None) -> Job:
-    data = {} if account_id is None else {"account_id": str(account_id)}
-    return add_job("creditReconciliation", data, priority=priority, delay=delay, run_at=run_at, job_id=job_id,
-                   engine=engine)

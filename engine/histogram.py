@@ -10,7 +10,8 @@ from typing import Mapping
 
 BASE = 1.2
 KEEP_MINUTES_S = 49 * 3600  # minute buckets: 48 hours (+1 h margin)
-KEEP_HOURS_S = 91 * 24 * 3600  # hour buckets: 90 days (+1 day margin); day buckets forever
+KEEP_HOURS_S = 91 * 24 * 3600  # hour buckets: 90 days (+1 day margin)
+KEEP_DAYS_S = 400 * 24 * 3600  # day buckets: a year and a month, so a year-on-year window still reads
 
 
 def bucket_of(ms: float) -> int:

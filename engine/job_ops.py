@@ -2,27 +2,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import Any
 
 from . import dead_letters, jobs, keys
 from .app import Engine, resolve
-from .errors import ConflictError, NotFoundError
+from .clock import ms_to_iso, server_ms
+from .errors import ConflictError, NotFoundError, ValidationError
 from .schemas import check_job_id
 
 STATES = ("queued", "scheduled", "started", "finished", "failed", "cancelled")
-
-
-def remove_keys(queue: str, job_id: str) -> list[str]:
-    return [keys.job(job_id), keys.attempts(job_id), keys.job_log(job_id),
-            *(keys.waiting(queue, p) for p in keys.PRIORITIES), keys.scheduled(queue), keys.finished(queue),
-            keys.failed(queue), keys.dlq_entry(job_id), keys.DLQ_ALL, keys.dlq_queue(queue)]
-
-
-def _ms_iso(value: str | None) -> str | None:
-    if not value:
-        return None
-    return datetime.fromtimestamp(int(float(value)) / 1000, timezone.utc).isoformat()
 
 
 def get_job(queue_name: str, job_id: str, *, engine: Engine | None = None) -> dict[str, Any]:
@@ -41,7 +29,8 @@ def get_job(queue_name: str, job_id: str, *, engine: Engine | None = None) -> di
     job, f = jobs.from_fields(eng, job_id, raw)
     if job.origin != policy.name:
         raise NotFoundError(f"job {job_id!r} not found on {queue_name}")
-    state = f.get("status", "")
+    F = keys.JobField
+    state = f.get(F.STATUS, "")
     return {
         "id": job_id,
         "queue": queue_name,
@@ -49,19 +38,19 @@ def get_job(queue_name: str, job_id: str, *, engine: Engine | None = None) -> di
         "status": state,
         "job_type": job.func_name,
         "data": job.kwargs,
-        "options": {"priority": f.get("jq_priority", "normal"), "timeout_s": int(f.get("timeout") or 0),
-                    "keep_completed_s": int(f.get("result_ttl") or 0), "keep_failed_s": int(f.get("failure_ttl") or 0)},
-        "runs": int(f.get("jq_runs") or 0),
+        "options": {"priority": f.get(F.PRIORITY, "normal"), "timeout_s": int(f.get(F.TIMEOUT) or 0),
+                    "keep_completed_s": int(f.get(F.RESULT_TTL) or 0), "keep_failed_s": int(f.get(F.FAILURE_TTL) or 0)},
+        "runs": int(f.get(F.RUNS) or 0),
         "max_runs": policy.max_runs,
         "errors": [json.loads(a) for a in attempts],
-        "result": json.loads(f["jq_result"]) if f.get("jq_result") else None,
-        "progress": float(f.get("jq_progress") or 0),
+        "result": json.loads(f[F.RESULT]) if f.get(F.RESULT) else None,
+        "progress": float(f.get(F.PROGRESS) or 0),
         "log": [json.loads(line) for line in log_lines],
-        "enqueued_at": f.get("enqueued_at") or None,
-        "due_at": _ms_iso(f.get("jq_due_ms")) if state == "scheduled" else None,
-        "started_at": _ms_iso(f.get("jq_started_ms")),
-        "ended_at": _ms_iso(f.get("jq_ended_ms")),
-        "worker": f.get("worker_name") or None,
+        "enqueued_at": f.get(F.ENQUEUED_AT) or None,
+        "due_at": ms_to_iso(f.get(F.DUE_MS)) if state == "scheduled" else None,
+        "started_at": ms_to_iso(f.get(F.STARTED_MS)),
+        "ended_at": ms_to_iso(f.get(F.ENDED_MS)),
+        "worker": f.get(F.WORKER_NAME) or None,
         "dead_lettered": bool(in_dlq),
     }
 
@@ -73,8 +62,8 @@ def retry_job(queue_name: str, job_id: str, *, data: dict[str, Any] | None = Non
     eng = resolve(engine)
     eng.table[queue_name]
     check_job_id(job_id)
-    status = eng.conn.hget(keys.job(job_id), "status")
-    origin = eng.conn.hget(keys.job(job_id), "origin")
+    status = eng.conn.hget(keys.job(job_id), keys.JobField.STATUS)
+    origin = eng.conn.hget(keys.job(job_id), keys.JobField.ORIGIN)
     if status is None and not dead_letters.exists(job_id, engine=eng):
         raise NotFoundError(f"job {job_id!r} not found on {queue_name}")
     if origin is not None and origin.decode() != queue_name:
@@ -89,10 +78,10 @@ def remove_job(queue_name: str, job_id: str, *, engine: Engine | None = None) ->
     eng = resolve(engine)
     eng.table[queue_name]
     check_job_id(job_id)
-    origin = eng.conn.hget(keys.job(job_id), "origin")
+    origin = eng.conn.hget(keys.job(job_id), keys.JobField.ORIGIN)
     if origin is not None and origin.decode() != queue_name:
         raise NotFoundError(f"job {job_id!r} not found on {queue_name}")
-    result = eng.scripts.remove(keys=remove_keys(queue_name, job_id), args=[job_id, keys.dlq_group("")])
+    result = eng.scripts.remove(keys=keys.job_all(queue_name, job_id), args=[job_id, keys.dlq_group("")])
     if result == 0:
         raise NotFoundError(f"job {job_id!r} not found on {queue_name}")
     if result == -1:
@@ -104,7 +93,7 @@ def list_jobs(queue_name: str, state: str, *, offset: int = 0, limit: int = 50,
     """One page of a queue's jobs in a state, and the state's total; never loads the whole state."""
     eng = resolve(engine)
     eng.table[queue_name]
-    now_s = eng.conn.time()[0]
+    now_s = server_ms(eng.conn) // 1000
     pipe = eng.conn.pipeline(transaction=False)
     if state == "queued":
         lists = [keys.waiting(queue_name, p) for p in keys.PRIORITIES]
@@ -127,23 +116,21 @@ def list_jobs(queue_name: str, state: str, *, offset: int = 0, limit: int = 50,
         total = eng.conn.zcard(keys.scheduled(queue_name))
     elif state == "started":
         members = eng.conn.zrange(keys.active(queue_name), offset, offset + limit - 1)
-        ids = [m.decode().split("|", 1)[0] for m in members]
+        ids = [keys.parse_member(m)[0] for m in members]
         total = eng.conn.zcard(keys.active(queue_name))
     elif state in ("finished", "failed", "cancelled"):
         key = {"finished": keys.finished, "failed": keys.failed, "cancelled": keys.cancelled}[state](queue_name)
         ids = [i.decode() for i in eng.conn.zrevrangebyscore(key, "+inf", now_s, start=offset, num=limit)]
         total = eng.conn.zcount(key, now_s, "+inf")
     else:
-        from .errors import ValidationError
-
         raise ValidationError("state", f"must be one of {', '.join(STATES)}")
     return summaries(eng, ids), total
 
 
 def summaries(eng: Engine, ids: list[str]) -> list[dict[str, Any]]:
     """Short rows for a page of job ids (fields read with one pipelined HMGET each)."""
-    fields = ["status", "jq_priority", "jq_runs", "enqueued_at", "jq_started_ms", "jq_ended_ms", "jq_progress",
-              "origin"]
+    F = keys.JobField
+    fields = [F.STATUS, F.PRIORITY, F.RUNS, F.ENQUEUED_AT, F.STARTED_MS, F.ENDED_MS, F.PROGRESS, F.ORIGIN]
     pipe = eng.conn.pipeline(transaction=False)
     for job_id in ids:
         pipe.hmget(keys.job(job_id), fields)
@@ -153,6 +140,6 @@ def summaries(eng: Engine, ids: list[str]) -> list[dict[str, Any]]:
             continue
         v = [x.decode() if x is not None else None for x in values]
         rows.append({"id": job_id, "queue": v[7], "status": v[0], "priority": v[1], "runs": int(v[2] or 0),
-                     "enqueued_at": v[3], "started_at": _ms_iso(v[4]), "ended_at": _ms_iso(v[5]),
+                     "enqueued_at": v[3], "started_at": ms_to_iso(v[4]), "ended_at": ms_to_iso(v[5]),
                      "progress": float(v[6] or 0)})
     return rows

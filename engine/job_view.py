@@ -3,21 +3,17 @@ from __future__ import annotations
 
 import json
 import zlib
-from datetime import datetime, timezone
 from typing import Any
 
 from . import keys
 from .app import Engine
+from .clock import ms_to_iso
+
+F = keys.JobField
 
 STATES = ("waiting", "scheduled", "active", "finished", "failed", "dead_lettered", "cancelled")
 STATE_OF_STATUS = {"queued": "waiting", "scheduled": "scheduled", "started": "active", "finished": "finished",
                    "failed": "failed", "canceled": "cancelled"}
-
-
-def iso_ms(value: Any) -> str | None:
-    if value in (None, "", b""):
-        return None
-    return datetime.fromtimestamp(int(float(value)) / 1000, timezone.utc).isoformat()
 
 
 def decode_payload(payload: bytes) -> dict[str, Any]:
@@ -41,7 +37,7 @@ def _error(raw: bytes | None) -> dict[str, Any] | None:
     except ValueError:
         return None
     return {"type": e.get("type", ""), "message": e.get("message", ""), "run": e.get("run"),
-            "time": datetime.fromtimestamp(float(e.get("time") or 0), timezone.utc).isoformat()}
+            "time": ms_to_iso(float(e.get("time") or 0) * 1000)}
 
 
 def load(eng: Engine, ids: list[str], *, all_errors: bool = False) -> dict[str, dict[str, Any] | None]:
@@ -66,11 +62,11 @@ def load(eng: Engine, ids: list[str], *, all_errors: bool = False) -> dict[str, 
 def _item(job_id: str, raw: dict, entry: dict, errors: list[bytes]) -> dict[str, Any] | None:
     if not raw and not entry:
         return None
-    f = {k.decode(): v.decode(errors="replace") for k, v in raw.items() if k != b"data"}
+    f = {k.decode(): v.decode(errors="replace") for k, v in raw.items() if k != F.DATA.encode()}
     e = {k.decode(): v.decode(errors="replace") for k, v in entry.items()}
     if raw:
-        data = decode_payload(raw.get(b"data", b""))
-        status = f.get("status", "")
+        data = decode_payload(raw.get(F.DATA.encode(), b""))
+        status = f.get(F.STATUS, "")
         state = "dead_lettered" if entry else STATE_OF_STATUS.get(status, status)
     else:  # only the dead-letter entry is left
         data = json.loads(e.get("data") or "{}")
@@ -78,20 +74,20 @@ def _item(job_id: str, raw: dict, entry: dict, errors: list[bytes]) -> dict[str,
     last = _error(errors[-1]) if errors else None
     if last is None and e.get("error_type"):
         last = {"type": e["error_type"], "message": e.get("error_message", ""), "run": int(e.get("runs") or 0),
-                "time": iso_ms(e.get("dead_ms"))}
+                "time": ms_to_iso(e.get("dead_ms"))}
     return {
-        "queue": f.get("origin") or e.get("queue", ""),
+        "queue": f.get(F.ORIGIN) or e.get("queue", ""),
         "id": job_id,
         "state": state,
         "status": status,
-        "priority": f.get("jq_priority") or json.loads(e.get("options") or "{}").get("priority", "normal"),
-        "runs": int(f.get("jq_runs") or e.get("runs") or 0),
-        "enqueued_at": f.get("enqueued_at") or e.get("enqueued_at") or None,
-        "started_at": iso_ms(f.get("jq_started_ms")),
-        "ended_at": iso_ms(f.get("jq_ended_ms") or e.get("dead_ms")),
+        "priority": f.get(F.PRIORITY) or json.loads(e.get("options") or "{}").get("priority", "normal"),
+        "runs": int(f.get(F.RUNS) or e.get("runs") or 0),
+        "enqueued_at": f.get(F.ENQUEUED_AT) or e.get("enqueued_at") or None,
+        "started_at": ms_to_iso(f.get(F.STARTED_MS)),
+        "ended_at": ms_to_iso(f.get(F.ENDED_MS) or e.get("dead_ms")),
         "data": data,
         "last_error": last,
-        "cancel_requested": bool(f.get(keys.CANCEL_REQUESTED_MS)),
+        "cancel_requested": bool(f.get(F.CANCEL_MS)),
         "_errors": [m for m in (_error(x) for x in errors) if m] + (
             [{"type": e["error_type"], "message": e.get("error_message", "")}] if e.get("error_type") else []),
     }

@@ -43,7 +43,7 @@ def set_progress(percent: float) -> None:
     if ctx is None:
         return
     value = max(0.0, min(100.0, float(percent)))
-    ctx.engine.conn.hset(keys.job(ctx.job_id), "jq_progress", f"{value:g}")
+    ctx.engine.conn.hset(keys.job(ctx.job_id), keys.JobField.PROGRESS, f"{value:g}")
 
 
 def log(message: str) -> None:

@@ -58,4 +58,5 @@ class RunningJob:
 
 @lru_cache(maxsize=256)
 def processor(func_name: str) -> Callable[..., Any]:
+    """The processor a queue table names (the worker never passes a name taken from a job)."""
     return import_attribute(func_name)

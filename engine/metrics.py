@@ -5,7 +5,6 @@ Per queue and bucket (minute, hour, day) a hash holds counters and two duration 
 """
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import date, datetime, time as dtime, timedelta, timezone
 from typing import Any, Iterable
@@ -13,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from . import histogram, keys
 from .app import Engine, resolve
+from .bucket_cache import ClosedBuckets
+from .clock import server_ms
 from .errors import ValidationError
 
 RESOLUTION_S = {"m": 60, "h": 3600, "d": 86400}
@@ -131,31 +132,6 @@ def _add_unrolled_minutes(eng: Engine, queue: str, resolution: str, starts: list
             merged[i].add(raw)
 
 
-class ClosedBuckets:
-    """Per-process cache of metric buckets that can no longer change: a minute bucket once its minute
-    is over (workers stamp writes with the server's clock), an hour bucket once every minute of it has
-    been rolled up. Repeated monitoring reads (a dashboard refreshing) then fetch only open buckets."""
-
-    GRACE_S = 2
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._store: dict[tuple[str, str, int], Summary] = {}
-
-    def get(self, key: tuple[str, str, int]) -> Summary | None:
-        with self._lock:
-            return self._store.get(key)
-
-    def put(self, key: tuple[str, str, int], summary: Summary) -> None:
-        with self._lock:
-            self._store[key] = summary
-
-    def forget_before(self, oldest_s: int) -> None:
-        with self._lock:
-            for key in [k for k in self._store if k[2] < oldest_s]:
-                del self._store[key]
-
-
 def recent(queues: Iterable[str], *, now_s: int, engine: Engine) -> dict[str, dict[str, Any]]:
     """Per queue: the last 60 minute buckets (a per-minute series and their merged Summary) and the
     last 25 hour buckets merged (the last day). Closed buckets come from the cache; the rest from one
@@ -207,7 +183,7 @@ def roll_up(*, engine: Engine | None = None, now_s: int | None = None, grace_s: 
     from every worker at once). Returns the minutes folded. `now_s` defaults to the server's clock."""
     eng = resolve(engine)
     if now_s is None:
-        now_s = int(eng.conn.time()[0])
+        now_s = server_ms(eng.conn) // 1000
     upto = now_s - grace_s
     first = (now_s - 48 * 3600) - (now_s - 48 * 3600) % 60
     folded = 0
@@ -215,7 +191,7 @@ def roll_up(*, engine: Engine | None = None, now_s: int | None = None, grace_s: 
         folded += eng.scripts.rollup(
             keys=[keys.metrics_rolled(q)],
             args=[keys.metrics_prefix("m", q), keys.metrics_prefix("h", q), keys.metrics_prefix("d", q), upto,
-                  histogram.KEEP_HOURS_S, first])
+                  histogram.KEEP_HOURS_S, first, histogram.KEEP_DAYS_S])
     return folded
 
 

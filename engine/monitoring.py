@@ -5,21 +5,21 @@ sorted-set counts, a few metric buckets), so they cost the same with 10 or 100,0
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from . import control, keys
 from .app import Engine, resolve
+from .clock import ms_to_iso, server_ms
 from .job_ops import get_job, list_jobs, remove_job, retry_job  # noqa: F401  (re-exported)
 from .metrics import recent
 
 __all__ = ["get_all_metrics", "get_queue_metrics", "get_failed_jobs", "retry_job", "get_job", "remove_job",
-           "workers", "list_jobs"]
+           "workers", "list_jobs", "conditions", "memory"]
 
 
 def _now(eng: Engine) -> tuple[int, int]:
-    seconds, micros = eng.conn.time()
-    return seconds, seconds * 1000 + micros // 1000
+    now_ms = server_ms(eng.conn)
+    return now_ms // 1000, now_ms
 
 
 def workers(*, engine: Engine | None = None) -> list[dict[str, Any]]:
@@ -36,10 +36,11 @@ def workers(*, engine: Engine | None = None) -> list[dict[str, Any]]:
         if not raw:
             continue
         f = {k.decode(): v.decode() for k, v in raw.items()}
-        out.append({"name": name, "queues": [q for q in f.get("queues", "").split(",") if q],
-                    "pid": int(f.get("pid") or 0), "host": f.get("host", ""), "current_job": f.get("current_job") or None,
-                    "last_heartbeat": datetime.fromtimestamp(int(f.get("heartbeat_ms", 0)) / 1000, timezone.utc).isoformat(),
-                    "started": datetime.fromtimestamp(int(f.get("started_ms", 0)) / 1000, timezone.utc).isoformat()})
+        F = keys.WorkerField
+        out.append({"name": name, "queues": [q for q in f.get(F.QUEUES, "").split(",") if q],
+                    "pid": int(f.get(F.PID) or 0), "host": f.get(F.HOSTNAME, ""),
+                    "current_job": f.get(F.CURRENT_JOB) or None,
+                    "last_heartbeat": ms_to_iso(f.get(F.HEARTBEAT_MS, 0)), "started": ms_to_iso(f.get(F.STARTED_MS, 0))})
     return out
 
 
@@ -68,8 +69,34 @@ def _sla(eng: Engine, queue: str, last_hour, last_day) -> dict[str, Any] | None:
 
 
 def _minute_series(series: list) -> list[dict[str, Any]]:
-    return [{"minute": datetime.fromtimestamp(s, timezone.utc).isoformat(), "completed": r["completed"],
+    return [{"minute": ms_to_iso(s * 1000), "completed": r["completed"],
              "failed": r["failed"], "run_p95_ms": r["run_p95_ms"]} for s, r in series]
+
+
+def conditions(*, dead_last_hour: int, sla: dict[str, Any] | None, workers: int, waiting: int) -> list[dict[str, Any]]:
+    """The one definition of a queue's alert conditions, shown on the Overview and sent by engine/alerts.py:
+    dead-letter growth, SLA breach, no live worker (`waiting` says whether jobs are stranded)."""
+    found: list[dict[str, Any]] = []
+    if dead_last_hour:
+        found.append({"kind": "dead_letter_growth", "count": dead_last_hour,
+                      "message": f"{dead_last_hour} new dead-letter entries in the last hour"})
+    if sla and sla["breached"]:
+        found.append({"kind": "sla_breach", "count": 0, "message": "SLA breached",
+                      "compliance_last_hour": sla["compliance_last_hour"], "target_ratio": sla["target_ratio"]})
+    if workers == 0:
+        found.append({"kind": "no_workers", "count": waiting, "message": "no live workers"})
+    return found
+
+
+def memory(*, engine: Engine | None = None) -> dict[str, Any]:
+    """The server's used_memory and maxmemory (INFO memory), and the high-water mark in bytes
+    (memory_high_water_ratio of maxmemory; None when the server has no maxmemory)."""
+    eng = resolve(engine)
+    info = eng.conn.info("memory")
+    used, limit = int(info.get("used_memory", 0)), int(info.get("maxmemory", 0))
+    mark = int(limit * eng.settings.memory_high_water_ratio) if limit else None
+    return {"used_bytes": used, "max_bytes": limit, "high_water_bytes": mark,
+            "ratio": round(used / limit, 4) if limit else None, "above_high_water": mark is not None and used > mark}
 
 
 def get_queue_metrics(queue_name: str, *, engine: Engine | None = None, _shared: dict | None = None) -> dict[str, Any]:
@@ -86,13 +113,7 @@ def get_queue_metrics(queue_name: str, *, engine: Engine | None = None, _shared:
     mine = shared["recent"][queue_name]
     last_hour, last_day = mine["hour"], mine["day"]
     sla = _sla(eng, queue_name, last_hour, last_day)
-    alerts = []
-    if dead_hour:
-        alerts.append(f"{dead_hour} new dead-letter entries in the last hour")
-    if sla and sla["breached"]:
-        alerts.append("SLA breached")
-    if alive == 0:
-        alerts.append("no live workers")
+    found = conditions(dead_last_hour=dead_hour, sla=sla, workers=alive, waiting=high + normal + low)
     return {
         "queue": queue_name,
         "waiting": {"high": high, "normal": normal, "low": low, "total": high + normal + low},
@@ -108,7 +129,8 @@ def get_queue_metrics(queue_name: str, *, engine: Engine | None = None, _shared:
         "last_day": last_day.row(),
         "per_minute": _minute_series(mine["series"]),
         "sla": sla,
-        "alerts": alerts,
+        "alerts": [c["message"] for c in found],
+        "conditions": found,
     }
 
 
@@ -125,7 +147,7 @@ def get_all_metrics(*, engine: Engine | None = None) -> dict[str, Any]:
     totals = {k: sum(m[k] for m in queues.values()) for k in ("active", "scheduled", "completed", "failed",
                                                                 "dead_lettered", "workers")}
     totals["waiting"] = sum(m["waiting"]["total"] for m in queues.values())
-    return {"generated_at": datetime.fromtimestamp(shared["now"][1] / 1000, timezone.utc).isoformat(),
+    return {"generated_at": ms_to_iso(shared["now"][1]),
             "queues": queues, "totals": totals}
 
 

@@ -5,19 +5,22 @@ the role check or the audit entry.
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from rq.job import Job
 
-from . import audit, bulk, cancel, control, dead_letters, job_ops
+from . import audit, bulk, cancel, control, dead_letters, deadline, job_ops
 from .app import Engine
 from .audit import Actor
-from .errors import EngineError, PermissionDenied
+from .errors import ConflictError, EngineError, PermissionDenied, ServerFullError
 from .helpers import add_job
+from .oom import OutOfMemory
 from .search import SearchFilter
 
 WRITE_ROLES = ("operator", "write")
+log = logging.getLogger("engine.operator")
 
 
 class Operator:
@@ -29,18 +32,34 @@ class Operator:
         return self.role in WRITE_ROLES
 
     def _do(self, action: str, fn: Callable[[], Any], *, queue: str | None = None, target: str | None = None,
-            details: dict[str, Any] | None = None) -> Any:
+            details: dict[str, Any] | None = None, audited_in_step: bool = False) -> Any:
+        """Check the role, act, audit. With `audited_in_step` the action's own Lua step wrote the "ok"
+        entry atomically with the change; only refusals are recorded here."""
         if not self.can_write:
-            audit.record(self.actor, action, queue=queue, target=target, details=details,
-                         outcome="denied: read-only role", engine=self.eng)
+            audit.record_refusal(self.actor, action, queue=queue, target=target, outcome="denied: read-only role",
+                                 engine=self.eng)
             raise PermissionDenied(f"{self.actor.name} ({self.role}) may not {action}")
+        deadline.before_write(self.eng)  # a caller past its budget (or a frozen server) gets no write
         try:
             result = fn()
+        except ServerFullError as exc:
+            try:  # nothing was written; on a server above maxmemory the refusal's entry cannot be either
+                audit.record(self.actor, action, queue=queue, target=target, details=details,
+                             outcome=f"error: {exc}", engine=self.eng)
+            except OutOfMemory:
+                log.warning("%s refused (server full); its audit entry was refused too", action)
+            raise
+        except ConflictError as exc:
+            audit.record(self.actor, action, queue=queue, target=target, details={**(details or {}), "error": str(exc)},
+                         outcome="conflict", engine=self.eng)
+            raise
         except EngineError as exc:
             audit.record(self.actor, action, queue=queue, target=target, details=details,
                          outcome=f"error: {exc}", engine=self.eng)
             raise
-        audit.record(self.actor, action, queue=queue, target=target, details=details, outcome="ok", engine=self.eng)
+        if not audited_in_step:
+            audit.record(self.actor, action, queue=queue, target=target, details=details, outcome="ok",
+                         engine=self.eng)
         return result
 
     # jobs
@@ -48,8 +67,18 @@ class Operator:
                 delay: timedelta | float | None = None, run_at: datetime | None = None,
                 job_id: str | None = None) -> Job:
         details = {"priority": priority, "delay": delay, "run_at": run_at, "job_id": job_id}
-        return self._do("enqueue", lambda: add_job(queue, data, priority=priority, delay=delay, run_at=run_at,
-                                                   job_id=job_id, engine=self.eng), queue=queue, details=details)
+        entry = audit.entry_fields(self.actor, "enqueue", queue=queue, details=details)
+
+        def enqueue() -> Job:
+            # the entry is written by the enqueue's own step (or, for a re-send of a job on this queue,
+            # right after it); a conflict writes nothing, and _do audits it as such
+            job = add_job(queue, data, priority=priority, delay=delay, run_at=run_at, job_id=job_id, engine=self.eng,
+                          audit=entry)
+            if job.origin != queue:  # the id is taken by a job kept on another queue
+                raise ConflictError(f"job id {job.id!r} is in use on queue {job.origin}")
+            return job
+
+        return self._do("enqueue", enqueue, queue=queue, details=details, audited_in_step=True)
 
     def retry_job(self, queue: str, job_id: str, data: dict[str, Any] | None = None) -> bool:
         """Retry a dead-lettered job; with `data`, fix and resend (the audit keeps the data before and after)."""
@@ -128,17 +157,17 @@ class Operator:
 
     # schedules
     def pause_schedule(self, name: str) -> None:
-        from . import schedules
+        from . import schedule_state as schedules
 
         return self._do("schedule_pause", lambda: schedules.pause_schedule(self.eng, name), target=name)
 
     def resume_schedule(self, name: str) -> None:
-        from . import schedules
+        from . import schedule_state as schedules
 
         return self._do("schedule_resume", lambda: schedules.resume_schedule(self.eng, name), target=name)
 
     def run_schedule_now(self, name: str) -> str | None:
-        from . import schedules
+        from . import schedule_state as schedules
 
         return self._do("schedule_run_now", lambda: schedules.run_now(self.eng, name), target=name)
 

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from . import alerts
 from .app import Engine, resolve
-from .monitoring import get_all_metrics
+from .monitoring import get_all_metrics, memory
+from .schedules import schedules_for
 
 EVENTS = ("started", "completed", "failed", "retried", "dead_lettered", "rate_limited", "back_pressure")
 
@@ -29,6 +31,9 @@ class QueueCollector:
         wait = GaugeMetricFamily("jq_wait_seconds", "Wait (due to start) percentiles, last hour",
                                  labels=["queue", "quantile"])
         sla = GaugeMetricFamily("jq_sla_compliance", "Share of starts within the SLA", labels=["queue", "window"])
+        sla_target = GaugeMetricFamily("jq_sla_target_ratio", "Share of starts the SLA asks for", labels=["queue"])
+        dead_hour = GaugeMetricFamily("jq_dead_letters_last_hour", "Dead-letter entries added in the last hour",
+                                      labels=["queue"])
         for q, qm in m["queues"].items():
             for state in ("active", "scheduled", "completed", "failed", "dead_lettered"):
                 jobs.add_metric([q, state], qm[state])
@@ -47,12 +52,39 @@ class QueueCollector:
                     run.add_metric([q, f"0.{p}"], hour[f"run_p{p}_ms"] / 1000)
                 if hour[f"wait_p{p}_ms"] is not None:
                     wait.add_metric([q, f"0.{p}"], hour[f"wait_p{p}_ms"] / 1000)
+            dead_hour.add_metric([q], qm["dead_lettered_last_hour"])
             if qm["sla"]:
+                sla_target.add_metric([q], qm["sla"]["target_ratio"])
                 for window in ("hour", "day"):
                     value = qm["sla"][f"compliance_last_{window}"]
                     if value is not None:
                         sla.add_metric([q, window], value)
-        yield from (jobs, waiting, workers, paused, limit, used, events, run, wait, sla)
+        yield from (jobs, waiting, workers, paused, limit, used, events, run, wait, sla, sla_target, dead_hour)
+        yield from self._server_and_alerts()
+
+    def _server_and_alerts(self):
+        """Server memory against its high-water mark, schedule ticks missed and failed, alerts firing."""
+        mem = memory(engine=self.eng)
+        yield GaugeMetricFamily("jq_server_memory_used_bytes", "Server used_memory (INFO memory)",
+                                value=mem["used_bytes"])
+        yield GaugeMetricFamily("jq_server_memory_max_bytes", "Server maxmemory (0: no limit)", value=mem["max_bytes"])
+        yield GaugeMetricFamily("jq_memory_high_water_ratio", "MEMORY_HIGH_WATER_RATIO: share of maxmemory counted full",
+                                value=self.eng.settings.memory_high_water_ratio)
+        ticks = alerts.tick_counts(self.eng)
+        names = sorted(set(schedules_for(self.eng)) | ticks["missed"].keys() | ticks["failed"].keys())
+        for what, help_text in (("missed", "Schedule ticks missed (or claimed and never enqueued)"),
+                                ("failed", "Schedule ticks whose call raised or could not be planned")):
+            family = CounterMetricFamily(f"jq_schedule_ticks_{what}", help_text, labels=["schedule"])
+            for name in names:
+                family.add_metric([name], ticks[what].get(name, 0))
+            yield family
+        firing = GaugeMetricFamily("jq_alerts_firing", "Alert conditions firing now", labels=["kind"])
+        counts: dict[str, int] = {}
+        for row in alerts.firing(self.eng):
+            counts[row["kind"]] = counts.get(row["kind"], 0) + 1
+        for kind in (*alerts.CONDITIONS, "schedule_failed"):
+            firing.add_metric([kind], counts.get(kind, 0))
+        yield firing
 
 
 def exposition(*, engine: Engine | None = None) -> bytes:

@@ -1,13 +1,23 @@
-"""The queue table: each queue's whole policy in one place, validated when built."""
+"""The queue table's machinery: each queue's whole policy in one place, validated when built.
+
+The engine holds no table of its own: the application names one with ENGINE_QUEUES
+(engine/loading.py), and QUEUE_OVERRIDES changes any field of any of its queues.
+"""
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Iterable, Literal, Mapping
+
+from pydantic import BaseModel
 
 from .errors import ConfigError, UnknownQueueError
 
 Backoff = Literal["exponential", "fixed"]
+# A queue name is also an RQ queue name, a key segment and a URL path segment.
+QUEUE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+NOT_OVERRIDABLE = ("name", "schema")  # QUEUE_OVERRIDES is JSON: a model class cannot come from there
 
 # Business keys the support desk finds jobs by (engine/search_index.py)
 KEY_KINDS = ("order", "phone", "retailer", "wholesaler", "account")
@@ -44,9 +54,16 @@ class QueuePolicy:
     sla: SlaTarget | None = None
     # data field -> business key kind: the job is indexed under each named key at enqueue
     index_keys: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_INDEX_KEYS))
+    schema: type[BaseModel] = field(kw_only=True)  # the pydantic model of the job's data (required)
 
     def __post_init__(self) -> None:
         problems = []
+        if not isinstance(self.name, str) or not QUEUE_NAME.match(self.name):
+            problems.append("name must be a letter then up to 63 letters, digits, '_' or '-'")
+        if not isinstance(self.func, str) or "." not in self.func:
+            problems.append("func must be the dotted path of the processor")
+        if not (isinstance(self.schema, type) and issubclass(self.schema, BaseModel)):
+            problems.append("schema must be a pydantic model class of the job's data")
         if self.concurrency < 1:
             problems.append("concurrency must be >= 1")
         if self.retries < 0:
@@ -76,7 +93,7 @@ class QueuePolicy:
         return self.backoff_base_s * 2 ** (retry_number - 1)
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> "QueuePolicy":
-        known = {f.name for f in dataclasses.fields(self)} - {"name"}
+        known = {f.name for f in dataclasses.fields(self)} - set(NOT_OVERRIDABLE)
         unknown = set(overrides) - known
         if unknown:
             raise ConfigError(f"queue {self.name}: unknown setting(s) {sorted(unknown)}")
@@ -86,37 +103,34 @@ class QueuePolicy:
         return dataclasses.replace(self, **values)
 
 
-DEFAULT_TABLE: tuple[QueuePolicy, ...] = (
-    #           name                    processor                                   conc retries backoff       base  rate/min
-    QueuePolicy("whatsapp",             "processors.whatsapp.run",                  5,   3, "exponential",  2.0, 100, timeout_s=30,
-                sla=SlaTarget(start_within_s=60, ratio=0.95),
-                index_keys={"phone": "phone", "order_id": "order", "retailer_id": "retailer",
-                            "wholesaler_id": "wholesaler", "account_id": "account"}),
-    QueuePolicy("orderExpiry",          "processors.order_expiry.run",              3,   2, "fixed",        5.0, 50, timeout_s=60,
-                index_keys={"order_id": "order"}),
-    QueuePolicy("vendorFallback",       "processors.vendor_fallback.run",           2,   3, "exponential",  3.0, 20, timeout_s=60,
-                index_keys={"order_id": "order", "failed_wholesaler_id": "wholesaler"}),
-    QueuePolicy("dailyReports",         "processors.daily_reports.run",             1,   2, "fixed",       10.0, 10, timeout_s=600,
-                index_keys={}),
-    QueuePolicy("creditReconciliation", "processors.credit_reconciliation.run",     2,   3, "exponential",  5.0, 30, timeout_s=600,
-                index_keys={"account_id": "account"}),
-)  # fmt: skip
-
-
 @dataclass(frozen=True)
 class QueueTable:
-    """The five queues with configuration overrides applied."""
+    """An application's queues with configuration overrides applied."""
 
     policies: Mapping[str, QueuePolicy] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> "QueueTable":
+    def build(cls, policies: "Iterable[QueuePolicy] | QueueTable",
+              overrides: Mapping[str, Mapping[str, Any]] | None = None) -> "QueueTable":
+        """The table of `policies` (QueuePolicy rows, or another table) with `overrides` applied.
+
+        Raises ConfigError for no queues, a repeated name, a row that is not a QueuePolicy or an
+        override of an unknown queue or field."""
+        rows = list(policies)
+        if not rows:
+            raise ConfigError("the queue table has no queues")
+        bad = [r for r in rows if not isinstance(r, QueuePolicy)]
+        if bad:
+            raise ConfigError(f"queue table rows must be QueuePolicy, not {type(bad[0]).__name__}")
+        names = [p.name for p in rows]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ConfigError(f"queue(s) {repeated} appear more than once in the table")
         overrides = overrides or {}
-        names = {p.name for p in DEFAULT_TABLE}
-        unknown = set(overrides) - names
+        unknown = set(overrides) - set(names)
         if unknown:
             raise ConfigError(f"overrides for unknown queue(s) {sorted(unknown)}")
-        return cls({p.name: p.with_overrides(overrides.get(p.name, {})) for p in DEFAULT_TABLE})
+        return cls({p.name: p.with_overrides(overrides.get(p.name, {})) for p in rows})
 
     def __getitem__(self, name: str) -> QueuePolicy:
         try:
@@ -131,5 +145,3 @@ class QueueTable:
     def names(self) -> list[str]:
         return list(self.policies)
 
-
-QUEUE_NAMES: tuple[str, ...] = tuple(p.name for p in DEFAULT_TABLE)

@@ -1,15 +1,19 @@
-"""Starting many processes: every queue's workers, or the whole system for `make run`."""
+"""Starting many processes: every queue's workers, or the whole system (`python -m engine run`, `make run`).
+
+The whole system is the embedded server (when none is configured), the workers and the scheduler,
+plus whatever the application composes beside them (ENGINE_SYSTEM: a callable that returns a System).
+"""
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
-import secrets
-import subprocess
 import sys
-from pathlib import Path
+from dataclasses import dataclass, field
+from typing import Callable
 
 from .app import Engine
+from .errors import ConfigError
+from .loading import load_object
 from .queues import QueueTable
 from .settings import Settings
 from .supervisor import Child, Supervisor
@@ -37,63 +41,59 @@ def run_workers(queues: list[str], *, burst: bool = False, concurrency: dict[str
     return sup.run(until_all_exit=burst)
 
 
-def _dev_credentials(data_dir: Path) -> dict[str, str]:
-    """A local write API key and operator account, made once and kept under var/."""
-    path = data_dir / "dev-credentials.env"
-    if not path.exists():
-        path.write_text(f"API_KEYS=dev:write:{secrets.token_urlsafe(24)}\n"
-                        f"DEV_OPERATOR_PASSWORD={secrets.token_urlsafe(12)}\n")
-        path.chmod(0o600)
-    values = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return values
+@dataclass
+class System:
+    """What an application runs beside the workers and the scheduler."""
+
+    children: list[Child] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # set before any child starts
+    banner: list[str] = field(default_factory=list)  # lines printed once everything is set up
 
 
-def _has(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
+Compose = Callable[[Engine, Settings], System]
+
+
+def load_compose(settings: Settings) -> Compose | None:
+    """ENGINE_SYSTEM's callable, or None when the setting is empty."""
+    if not settings.engine_system:
+        return None
+    compose = load_object(settings.engine_system, "ENGINE_SYSTEM")
+    if not callable(compose):
+        raise ConfigError(f"ENGINE_SYSTEM={settings.engine_system}: not callable")
+    return compose
 
 
 def run_system() -> int:
-    """Embedded server (when none is configured), seed data, workers, scheduler, API, dashboard."""
+    """Embedded server (when none is configured), workers, scheduler and the application's System."""
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    compose = load_compose(settings)  # a bad setting fails before anything starts
     server = None
-    env: dict[str, str] = {}
     if not settings.server_configured:
         from .embedded import start_embedded
 
         server = start_embedded(settings.data_dir / "valkey", port=settings.embedded_port)
-        env["REDIS_URL"] = server.connection_url
+        os.environ["REDIS_URL"] = server.connection_url
         log.info("embedded Valkey on %s, data in %s", server.connection_url, settings.data_dir / "valkey")
     try:
-        os.environ.update(env)
-        eng = Engine.from_settings(Settings())
-        creds = _dev_credentials(settings.data_dir)
-        env.update({"API_KEYS": os.environ.get("API_KEYS", creds["API_KEYS"])})
-        os.environ.update(env)
+        settings = Settings()
+        eng = Engine.from_settings(settings)
         children = worker_children(eng.table, eng.table.names, burst=False)
         children.append(Child("scheduler", [PY, "-m", "engine", "scheduler"]))
-        if _has("domain"):
-            subprocess.run([PY, "-m", "domain", "seed"], check=False)
-        if _has("api_shim"):
-            children.append(Child("api", [PY, "-m", "api_shim", "--host", "127.0.0.1", "--port", "8000"]))
-        if _has("dashboard.users"):
-            subprocess.run([PY, "-m", "dashboard.users", "ensure-dev-operator", "operator",
-                            creds["DEV_OPERATOR_PASSWORD"]], check=False)
-            children.append(Child("dashboard", [PY, "-m", "streamlit", "run", "dashboard/app.py",
-                                                "--server.address", "127.0.0.1", "--server.port", "8501"]))
-        _banner(env, creds)
-        return Supervisor(children).run()
+        system = compose(eng, settings) if compose else System()
+        os.environ.update(system.env)
+        _banner(system.banner)
+        return Supervisor(children + system.children).run()
     finally:
         if server is not None:
             server.stop()
             log.info("embedded Valkey stopped")
 
 
-def _banner(env: dict[str, str], creds: dict[str, str]) -> None:
-    key = env["API_KEYS"].split(",")[0].split(":")[-1]
+def _banner(lines: list[str]) -> None:
     print("\n" + "=" * 72)
     print(f"  Redis:      {os.environ.get('REDIS_URL', 'configured server')}")
-    print("  API:        http://127.0.0.1:8000/docs   (header X-API-Key: %s)" % key)
-    print("  Dashboard:  http://127.0.0.1:8501        (user operator / %s)" % creds["DEV_OPERATOR_PASSWORD"])
+    for line in lines:
+        print(f"  {line}")
     print("  Stop everything with Ctrl-C.")
     print("=" * 72 + "\n", flush=True)

@@ -1,11 +1,13 @@
 """The scheduler process: every ~0.5 s one pass over the schedule table, plus the reaper.
 
-Any number of scheduler processes may run. Each tick is claimed with SET NX on its own key and
-only the claimer acts, so a tick runs once however many schedulers see it:
+Any number of scheduler processes may run. Each tick is claimed on its own key and only the
+claimer acts, so a tick runs once however many schedulers see it (engine/ticks.py):
 
 * job schedules are enqueued ahead of time as delayed jobs (run_at = the tick, job id
-  `sched-<name>-<tick_s>`), so the engine's delayed-job path starts them on time;
-* call schedules run in this process once the tick is due.
+  `sched-<name>-<tick_s>`), claim and enqueue in one atomic step, so the engine's delayed-job path
+  starts them on time and a kill never loses a tick;
+* call schedules run in this process once the tick is due, under a leased claim: a run that dies
+  is re-run by a later pass (at least once, with its tick id); a finished one never again.
 
 State per schedule (hash keys.schedule(name)): next_tick_s is the furthest tick already planned
 (job) or the next one to run (call); last_tick_s the latest tick dealt with (run or skipped);
@@ -25,11 +27,14 @@ from typing import Callable, Mapping
 import redis
 
 from . import keys
+from .alert_delivery import AlertDuty
 from .app import Engine, set_default_engine
-from .errors import ValidationError
-from .hooks import Hooks
-from .schedules import (Schedule, advance, claim, enqueue_claimed, is_paused, read_state, run_call, schedules_for,
-                        tick_job_id, tick_s, withdraw)
+from .errors import ServerFullError, ValidationError
+from .oom import OomEpisode, OutOfMemory
+from .schedule_state import advance, is_paused, read_state, withdraw
+from .schedules import Schedule, job_data, schedules_for
+from .ticks import (check_crash_point, claim_and_enqueue, claim_call, crash_point, finish_call, run_call, tick_job_id,
+                    tick_s, unfinished_calls)
 from .worker import maintain
 
 log = logging.getLogger("engine.scheduler")
@@ -41,7 +46,7 @@ ON_TIME_S = 10.0  # a call tick noticed later than this counts as missed (it run
 
 @dataclass(frozen=True)
 class Action:
-    """What one pass did for one tick: planned, caught_up, missed, called, call_failed or error."""
+    """What one pass did for one tick: planned, caught_up, missed, called, re-called, call_failed or error."""
 
     schedule: str
     what: str
@@ -60,7 +65,7 @@ def tick(eng: Engine, schedules: Mapping[str, Schedule], now: datetime) -> list[
         try:
             step = _job_pass if schedule.kind == "job" else _call_pass
             actions += step(eng, schedule, now)
-        except (redis.ConnectionError, redis.TimeoutError):
+        except (redis.ConnectionError, redis.TimeoutError, OutOfMemory, ServerFullError):
             raise
         except Exception:
             log.exception("schedule %s: pass failed", schedule.name)
@@ -101,12 +106,14 @@ def _job_pass(eng: Engine, schedule: Schedule, now: datetime) -> list[Action]:
                 advance(eng, name, "last_tick_s", prev_s, last_run_ms=prev_s * 1000,
                         last_job_id=tick_job_id(name, prev_s))
             elif prev_s > planned and schedule.catch_up:  # missed while no scheduler ran
-                won = claim(eng, name, prev_s, now)
+                crash_point(eng, "before-claim")
+                won, job_id = claim_and_enqueue(eng, name, schedule.target, job_data(eng, schedule, prev), prev, now,
+                                                ahead=False)
+                crash_point(eng, "after-enqueue")
                 if won == -1:
                     return actions
+                advance(eng, name, "last_tick_s", prev_s, last_run_ms=_ms(now), last_job_id=job_id)
                 if won == 1:
-                    job_id = enqueue_claimed(eng, schedule, prev, ahead=False)
-                    advance(eng, name, "last_tick_s", prev_s, last_run_ms=_ms(now), last_job_id=job_id)
                     actions.append(Action(name, "caught_up", prev_s, job_id))
             else:  # missed without catch-up, or before this schedule was first planned
                 advance(eng, name, "last_tick_s", prev_s)
@@ -117,11 +124,13 @@ def _job_pass(eng: Engine, schedule: Schedule, now: datetime) -> list[Action]:
         up_s = tick_s(upcoming)
         if planned is not None and up_s <= planned:
             continue
-        won = claim(eng, name, up_s, now)
+        crash_point(eng, "before-claim")
+        won, job_id = claim_and_enqueue(eng, name, schedule.target, job_data(eng, schedule, upcoming), upcoming, now,
+                                        ahead=True)
+        crash_point(eng, "after-enqueue")
         if won == -1:
             break
         if won == 1:
-            job_id = enqueue_claimed(eng, schedule, upcoming, ahead=True)
             if is_paused(read_state(eng, name)):  # paused meanwhile: take it back
                 withdraw(eng, schedule, up_s)
                 break
@@ -129,6 +138,7 @@ def _job_pass(eng: Engine, schedule: Schedule, now: datetime) -> list[Action]:
         furthest = up_s
     if furthest is not None:
         advance(eng, name, "next_tick_s", furthest)
+        crash_point(eng, "after-advance")
     return actions
 
 
@@ -140,6 +150,10 @@ def _call_pass(eng: Engine, schedule: Schedule, now: datetime) -> list[Action]:
         return []
     planned, last, prev, prev_s = loaded
     actions: list[Action] = []
+    for abandoned in unfinished_calls(eng, name):  # claimed by a scheduler that died mid-call
+        if claim_call(eng, name, abandoned, now) == 1:
+            actions.append(_run_claimed(eng, schedule, datetime.fromtimestamp(abandoned, timezone.utc), now,
+                                        rerun=True))
     if planned is not None:
         if prev_s is not None and prev_s >= planned and (last is None or prev_s > last):
             late = (now - prev).total_seconds() > ON_TIME_S
@@ -147,15 +161,25 @@ def _call_pass(eng: Engine, schedule: Schedule, now: datetime) -> list[Action]:
                 advance(eng, name, "last_tick_s", prev_s)
                 actions.append(Action(name, "missed", prev_s))
             else:
-                won = claim(eng, name, prev_s, now)
+                crash_point(eng, "before-call-claim")
+                won = claim_call(eng, name, prev_s, now)
                 if won == -1:
                     return actions
                 if won == 1:
-                    ok = run_call(schedule, prev)
-                    advance(eng, name, "last_tick_s", prev_s, last_run_ms=_ms(now))
-                    actions.append(Action(name, "called" if ok else "call_failed", prev_s))
+                    actions.append(_run_claimed(eng, schedule, prev, now))
     advance(eng, name, "next_tick_s", tick_s(schedule.next_tick(now)))
     return actions
+
+
+def _run_claimed(eng: Engine, schedule: Schedule, tick: datetime, now: datetime, *, rerun: bool = False) -> Action:
+    """Run a claimed call tick and mark it done; a kill before the mark leaves it for a re-run."""
+    crash_point(eng, "call-claimed")
+    ok = run_call(schedule.name, schedule.target, tick)
+    crash_point(eng, "call-returned")
+    finish_call(eng, schedule.name, tick_s(tick), now)
+    crash_point(eng, "call-done")
+    what = ("re-called" if rerun else "called") if ok else "call_failed"
+    return Action(schedule.name, what, tick_s(tick))
 
 
 def _ms(moment: datetime) -> int:
@@ -168,6 +192,7 @@ class Scheduler:
     def __init__(self, eng: Engine, schedules: Mapping[str, Schedule] | None = None, *,
                  interval_s: float = PASS_INTERVAL_S, retry_s: float = RETRY_AFTER_S,
                  clock: Callable[[], datetime] | None = None):
+        check_crash_point(eng.settings.scheduler_crash_at)
         self.eng = eng
         self.schedules = schedules if schedules is not None else schedules_for(eng)
         self.interval_s = interval_s
@@ -176,6 +201,8 @@ class Scheduler:
         self.passes = 0
         self._stop = threading.Event()
         self._next_reap = 0.0
+        self.alerts = AlertDuty(eng, self.schedules)
+        self.oom = OomEpisode("scheduler")
 
     def stop(self) -> None:
         """Finish the current pass, then leave run()."""
@@ -190,15 +217,22 @@ class Scheduler:
         if time.monotonic() >= self._next_reap:
             self._next_reap = time.monotonic() + self.eng.settings.reap_interval_ms / 1000
             try:
-                maintain(self.eng, Hooks(), "scheduler")
+                maintain(self.eng, self.eng.hooks, "scheduler", self.oom)
             except (redis.ConnectionError, redis.TimeoutError):
                 raise
             except Exception:
                 log.exception("reaper failed")
-        actions = tick(self.eng, self.schedules, self.clock())
+        now = self.clock()
+        actions = tick(self.eng, self.schedules, now)
         self.passes += 1
         for action in actions:
             log.info("schedule %s: %s tick %s %s", action.schedule, action.what, action.tick_s, action.job_id or "")
+        try:  # alerts: evaluated and sent within alert_budget_s (engine/alert_delivery.py)
+            self.alerts.run(actions, now_ms=_ms(now))
+        except (redis.ConnectionError, redis.TimeoutError):
+            raise
+        except Exception:
+            log.exception("alert duty failed")
         return actions
 
     def run(self, *, once: bool = False) -> int:
@@ -212,12 +246,19 @@ class Scheduler:
                     return 1
                 self._stop.wait(self.retry_s)
                 continue
+            except (OutOfMemory, ServerFullError) as exc:  # nothing was claimed: the tick runs once there is room
+                delay = self.oom.refused("schedule pass", exc)
+                if once:
+                    return 1
+                self._stop.wait(delay)
+                continue
             except Exception:
                 log.exception("scheduler pass failed; retrying in %.1f s", self.retry_s)
                 if once:
                     return 1
                 self._stop.wait(self.retry_s)
                 continue
+            self.oom.ok()
             if once:
                 return 0
             self._stop.wait(self.interval_s)
@@ -235,6 +276,7 @@ def main(eng: Engine, *, once: bool = False) -> int:
         return scheduler.run(once=once)
     finally:
         restore()
+        scheduler.alerts.close()
 
 
 def _install_signals(scheduler: Scheduler) -> Callable[[], None]:

@@ -1,4 +1,5 @@
-"""Recurring schedules: one declarative table, cron in an explicit time zone, state in the server.
+"""Recurring schedules' machinery: cron in an explicit time zone, state in the server. The table itself
+is the application's (ENGINE_SCHEDULES, module:attribute of Schedule rows).
 
 A schedule either enqueues a job on a queue ("job") or calls a function in the scheduler
 process ("call"). Ticks are computed from the cron expression in the schedule's wall clock:
@@ -18,7 +19,6 @@ time-zone handling runs a "30 2 * * *" schedule twice on the fall-back day.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import logging
 import re
 from dataclasses import dataclass
@@ -28,19 +28,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
-from . import keys
 from .app import Engine
-from .enqueue import EnqueueRequest, enqueue
-from .errors import ConfigError, ConflictError, EngineError, NotFoundError, ValidationError
-from .job_ops import remove_job
-from .queues import QUEUE_NAMES
+from .errors import ConfigError, NotFoundError, ValidationError
+from .loading import load_object
 from .schemas import validate_data
 
 log = logging.getLogger("engine.scheduler")
 
 Kind = Literal["job", "call"]
 UTC = timezone.utc
-CLAIM_TTL_S = 3 * 86400  # a tick's claim lives this long past the tick
 LOOKAHEAD_S = 60  # job ticks due within this many seconds are enqueued ahead (the next one always is)
 _NEAR = timedelta(hours=3)  # clock changes larger than this are not handled specially
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -51,11 +47,6 @@ _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 def no_data(moment: datetime) -> dict[str, Any]:
     """Jobs that take no input."""
     return {}
-
-
-def previous_local_day(moment: datetime) -> dict[str, Any]:
-    """The daily report covers the day before the tick, in the schedule's time zone."""
-    return {"report_date": (moment.date() - timedelta(days=1)).isoformat()}
 
 
 # -- one schedule ------------------------------------------------------------------------
@@ -82,8 +73,8 @@ class Schedule:
             except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
                 problems.append(f"unknown time zone {self.tz!r}")
         if self.kind == "job":
-            if self.target not in QUEUE_NAMES:
-                problems.append(f"unknown queue {self.target!r}")
+            if not isinstance(self.target, str) or not self.target:
+                problems.append("a job schedule's target must be a queue name")
         elif self.kind == "call":
             if not isinstance(self.target, str) or not _DOTTED.match(self.target):
                 problems.append(f"call target must be a dotted path, not {self.target!r}")
@@ -108,7 +99,7 @@ class Schedule:
     # -- tick arithmetic ---------------------------------------------------------------
     def next_tick(self, after: datetime) -> datetime:
         """The first tick strictly after `after` (aware), in UTC (see _instants for why not local)."""
-        after = _aware(after).astimezone(UTC)
+        after = as_aware(after).astimezone(UTC)
         wall = self._wall(after)
         near = _offset(self.zone, after) != _offset(self.zone, after + _NEAR)  # the clock changes soon
         it = croniter(self.cron, wall - _NEAR if near else wall)
@@ -123,7 +114,7 @@ class Schedule:
 
     def prev_tick(self, at: datetime) -> datetime | None:
         """The latest tick at or before `at` (aware), in UTC, or None when there is none within a year."""
-        at = _aware(at).astimezone(UTC)
+        at = as_aware(at).astimezone(UTC)
         wall = self._wall(at)
         near = _offset(self.zone, at - _NEAR) != _offset(self.zone, at)  # the clock changed lately
         it = croniter(self.cron, wall + _NEAR if near else wall + timedelta(seconds=1))
@@ -141,14 +132,14 @@ class Schedule:
     def upcoming(self, now: datetime, lookahead_s: float = LOOKAHEAD_S) -> list[datetime]:
         """The ticks to have enqueued at `now`: the next one, and any others within the look-ahead."""
         ticks = [self.next_tick(now)]
-        horizon = _aware(now) + timedelta(seconds=lookahead_s)
+        horizon = as_aware(now) + timedelta(seconds=lookahead_s)
         while (following := self.next_tick(ticks[-1])) <= horizon:
             ticks.append(following)
         return ticks
 
     def data_for(self, moment: datetime) -> dict[str, Any]:
-        """The job data for a tick (or a manual run) at `moment`, validated against the queue's schema."""
-        return validate_data(self.target, self.make_data(_aware(moment).astimezone(self.zone)))
+        """The job data for a tick (or a manual run) at `moment`; job_data() also validates it."""
+        return self.make_data(as_aware(moment).astimezone(self.zone))
 
     def _wall(self, instant: datetime) -> datetime:
         return instant.astimezone(self.zone).replace(tzinfo=None)
@@ -167,7 +158,7 @@ class Schedule:
         return [first]
 
 
-def _aware(moment: datetime) -> datetime:
+def as_aware(moment: datetime) -> datetime:
     if not isinstance(moment, datetime) or moment.tzinfo is None:
         raise ValidationError("now", "must be a timezone-aware datetime")
     return moment
@@ -191,23 +182,24 @@ def _clock_change(zone: ZoneInfo, before: datetime, after: datetime) -> datetime
 
 
 # -- the table ---------------------------------------------------------------------------
-DEFAULT_SCHEDULES: tuple[Schedule, ...] = (
-    #        name                     cron          kind    target                           data
-    Schedule("daily-report",          "15 0 * * *", "job",  "dailyReports",                  previous_local_day, catch_up=True),
-    Schedule("credit-reconciliation", "0 2 * * *",  "job",  "creditReconciliation",          no_data,            catch_up=True),
-    Schedule("order-expiry-sweep",    "* * * * *",  "call", "processors.order_expiry.sweep", no_data,            catch_up=False),
-)  # fmt: skip
-
 OVERRIDABLE = ("cron", "tz", "enabled", "catch_up")
 
 
 def build_schedules(overrides: Mapping[str, Mapping[str, Any]] | None = None, *, default_tz: str = "UTC",
-                    base: Iterable[Schedule] = DEFAULT_SCHEDULES) -> dict[str, Schedule]:
-    """The schedule table by name, with overrides ({name: {cron, tz, enabled, catch_up}}) applied.
+                    base: Iterable[Schedule], queues: Iterable[str] | None = None) -> dict[str, Schedule]:
+    """The schedule table `base` by name, with overrides ({name: {cron, tz, enabled, catch_up}}) applied.
 
-    Raises ConfigError for an unknown schedule or setting, a bad cron, time zone or queue.
+    Raises ConfigError for an unknown schedule or setting, a bad cron or time zone, or a job
+    schedule whose queue is not in `queues` (when given).
     """
     overrides = overrides or {}
+    base = list(base)
+    if any(not isinstance(s, Schedule) for s in base):
+        raise ConfigError("schedule table rows must be Schedule")
+    known = None if queues is None else set(queues)
+    stray = [s for s in base if s.kind == "job" and known is not None and s.target not in known]
+    if stray:
+        raise ConfigError(f"schedule {stray[0].name}: unknown queue {stray[0].target!r}")
     table = {s.name: s for s in base}
     unknown = set(overrides) - set(table)
     if unknown:
@@ -224,9 +216,15 @@ def build_schedules(overrides: Mapping[str, Mapping[str, Any]] | None = None, *,
 
 
 def schedules_for(eng: Engine) -> dict[str, Schedule]:
-    """The table for this engine: SCHEDULER_TZ as the default zone, plus SCHEDULE_OVERRIDES once wired."""
+    """ENGINE_SCHEDULES's table for this engine: SCHEDULER_TZ as the default zone, SCHEDULE_OVERRIDES applied."""
+    base = load_object(eng.settings.engine_schedules, "ENGINE_SCHEDULES") if eng.settings.engine_schedules else ()
     return build_schedules(getattr(eng.settings, "schedule_overrides", None),
-                           default_tz=eng.settings.scheduler_tz or "UTC")
+                           default_tz=eng.settings.scheduler_tz or "UTC", base=base, queues=eng.table.names)
+
+
+def job_data(eng: Engine, schedule: Schedule, moment: datetime) -> dict[str, Any]:
+    """A job schedule's data for `moment`, validated against its queue's schema."""
+    return validate_data(eng, schedule.target, schedule.data_for(moment))
 
 
 def get_schedule(schedules: Mapping[str, Schedule], name: str) -> Schedule:
@@ -237,151 +235,3 @@ def get_schedule(schedules: Mapping[str, Schedule], name: str) -> Schedule:
 
 
 # -- server state ------------------------------------------------------------------------
-def tick_s(moment: datetime) -> int:
-    return int(moment.timestamp())
-
-
-def tick_job_id(name: str, tick: int) -> str:
-    """Deterministic, so that a tick enqueued twice is still one job."""
-    return f"sched-{name}-{tick}"
-
-
-def read_state(eng: Engine, name: str) -> dict[str, str]:
-    return {k.decode(): v.decode() for k, v in eng.conn.hgetall(keys.schedule(name)).items()}
-
-
-def is_paused(state: Mapping[str, str]) -> bool:
-    return state.get("enabled") == "0"
-
-
-def advance(eng: Engine, name: str, field: str, value: int, **also: Any) -> bool:
-    """Set `field` to `value` (and the `also` fields) unless the stored value is larger."""
-    args: list[Any] = [field, value]
-    for key, extra in also.items():
-        args += [key, extra]
-    return bool(eng.scripts.schedule_advance(keys=[keys.schedule(name)], args=args))
-
-
-def claim(eng: Engine, name: str, tick: int, now: datetime) -> int:
-    """Claim one tick for this scheduler: 1 claimed, 0 another scheduler has it, -1 paused."""
-    ttl = CLAIM_TTL_S + max(0, tick - tick_s(now))
-    return int(eng.scripts.schedule_claim(keys=[keys.schedule(name), keys.schedule_tick(name, tick)], args=[ttl]))
-
-
-def enqueue_claimed(eng: Engine, schedule: Schedule, tick: datetime, *, ahead: bool) -> str:
-    """Enqueue a claimed tick's job: at the tick time when `ahead`, else at once. Releases the claim on failure."""
-    job_id = tick_job_id(schedule.name, tick_s(tick))
-    try:
-        enqueue(eng, EnqueueRequest(schedule.target, schedule.data_for(tick), run_at=tick if ahead else None,
-                                    job_id=job_id))
-    except Exception:
-        eng.conn.delete(keys.schedule_tick(schedule.name, tick_s(tick)))
-        raise
-    return job_id
-
-
-def withdraw(eng: Engine, schedule: Schedule, tick: int) -> None:
-    """Remove a tick's pre-enqueued job and its claim (so that a resumed schedule enqueues it again)."""
-    try:
-        remove_job(schedule.target, tick_job_id(schedule.name, tick), engine=eng)
-    except NotFoundError:
-        pass
-    except ConflictError:
-        log.warning("schedule %s: the job of tick %s is already running; left alone", schedule.name, tick)
-        return
-    eng.conn.delete(keys.schedule_tick(schedule.name, tick))
-
-
-def run_call(schedule: Schedule, tick: datetime) -> bool:
-    """Call the schedule's function with now=<tick in UTC>; log and return False if it is missing or raises."""
-    module, _, attr = schedule.target.rpartition(".")
-    try:
-        func = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as exc:
-        log.error("schedule %s: cannot import %s: %s", schedule.name, schedule.target, exc)
-        return False
-    try:
-        func(now=tick.astimezone(UTC))
-    except Exception:
-        log.exception("schedule %s: %s raised", schedule.name, schedule.target)
-        return False
-    return True
-
-
-# -- operations ----------------------------------------------------------------------------
-def _now(now: datetime | None) -> datetime:
-    return datetime.now(UTC) if now is None else _aware(now)
-
-
-def _ms_iso(value: str | None, zone: ZoneInfo) -> str | None:
-    if not value:
-        return None
-    return datetime.fromtimestamp(int(value) / 1000, zone).isoformat()
-
-
-def list_schedules(eng: Engine, now: datetime | None = None, *,
-                   schedules: Mapping[str, Schedule] | None = None) -> list[dict[str, Any]]:
-    """Every schedule with its configuration and state; times are ISO in the schedule's zone."""
-    now = _now(now)
-    schedules = schedules if schedules is not None else schedules_for(eng)
-    rows = []
-    for s in schedules.values():
-        state = read_state(eng, s.name)
-        enabled = s.enabled and not is_paused(state)
-        rows.append({
-            "name": s.name, "kind": s.kind, "target": s.target, "cron": s.cron, "tz": s.tz or "UTC",
-            "enabled": enabled, "paused": is_paused(state), "catch_up": s.catch_up,
-            "next_run": s.next_tick(now).astimezone(s.zone).isoformat() if enabled else None,
-            "last_run": _ms_iso(state.get("last_run_ms"), s.zone),
-            "last_job_id": state.get("last_job_id") or None,
-        })
-    return rows
-
-
-def pause_schedule(eng: Engine, name: str, *, now: datetime | None = None,
-                   schedules: Mapping[str, Schedule] | None = None) -> bool:
-    """Stop new ticks and remove the already-enqueued job(s) of future ticks. False if already paused."""
-    schedule = get_schedule(schedules if schedules is not None else schedules_for(eng), name)
-    now = _now(now)
-    was = eng.conn.hget(keys.schedule(name), "enabled")
-    eng.conn.hset(keys.schedule(name), "enabled", 0)
-    if schedule.kind == "job":
-        planned = int(read_state(eng, name).get("next_tick_s") or 0)
-        last = max(planned, tick_s(schedule.upcoming(now)[-1]))
-        tick = schedule.next_tick(now)
-        while tick_s(tick) <= last:
-            withdraw(eng, schedule, tick_s(tick))
-            tick = schedule.next_tick(tick)
-    return was != b"0"
-
-
-def resume_schedule(eng: Engine, name: str, *, schedules: Mapping[str, Schedule] | None = None) -> bool:
-    """Start ticking again from now on (paused ticks are not caught up). False if it was not paused."""
-    schedule = get_schedule(schedules if schedules is not None else schedules_for(eng), name)
-    if not schedule.enabled:
-        raise ConflictError(f"schedule {name!r} is disabled in the configuration")
-    if eng.conn.hget(keys.schedule(name), "enabled") != b"0":
-        return False
-    pipe = eng.conn.pipeline()
-    pipe.hset(keys.schedule(name), "enabled", 1)
-    pipe.hdel(keys.schedule(name), "next_tick_s")  # the next pass plans afresh, as on a first start
-    pipe.execute()
-    return True
-
-
-def run_now(eng: Engine, name: str, now: datetime | None = None, *,
-            schedules: Mapping[str, Schedule] | None = None) -> str | None:
-    """Run a schedule once, now: enqueue its job (returns the job id) or call its function (returns None)."""
-    schedule = get_schedule(schedules if schedules is not None else schedules_for(eng), name)
-    now = _now(now)
-    now_ms = int(now.timestamp() * 1000)
-    if schedule.kind == "call":
-        if not run_call(schedule, now):
-            raise EngineError(f"schedule {name!r}: {schedule.target} failed; see the scheduler log")
-        eng.conn.hset(keys.schedule(name), "last_run_ms", now_ms)
-        return None
-    job_id = f"sched-{name}-now-{now_ms}"
-    enqueue(eng, EnqueueRequest(schedule.target, schedule.data_for(now), job_id=job_id))
-    eng.conn.hset(keys.schedule(name), mapping={"last_run_ms": now_ms, "last_job_id": job_id})
-    return job_id
-

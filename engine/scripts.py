@@ -11,7 +11,7 @@ LUA_DIR = Path(__file__).parent / "lua"
 
 # script name -> the files it is made of (after the prelude)
 SCRIPTS = {
-    "enqueue": ["enqueue"],
+    "enqueue": ["enqueue", "enqueue_run"],
     "dequeue": ["dequeue", "dequeue_next"],
     "complete": ["complete", "complete_run"],
     "step": ["complete", "dequeue", "step"],  # complete a run and take the next job: one round trip
@@ -21,8 +21,11 @@ SCRIPTS = {
     "heartbeat": ["heartbeat"],
     "reap": ["reap"],
     "rollup": ["rollup"],
+    "trim": ["trim"],
     "schedule_advance": ["schedule_advance"],
-    "schedule_claim": ["schedule_claim"],
+    "schedule_tick": ["enqueue", "schedule_tick"],  # claim a job tick and enqueue its job: one step
+    "schedule_call_claim": ["schedule_call_claim"],
+    "schedule_call_done": ["schedule_call_done"],
     "index_drop": ["index_drop"],
     "cancel": ["cancel"],
 }
@@ -32,7 +35,11 @@ def _source(parts: list[str]) -> str:
     prelude = (LUA_DIR / "prelude.lua").read_text()
     for token, value in (("__HIST_BASE__", histogram.BASE), ("__KEEP_MINUTES_S__", histogram.KEEP_MINUTES_S)):
         prelude = prelude.replace(token, str(value))
-    return "\n".join([prelude, *((LUA_DIR / f"{part}.lua").read_text() for part in parts)])
+    texts = [(LUA_DIR / f"{part}.lua").read_text() for part in parts]
+    # a part's `#!lua flags=...` line (e.g. allow-oom) must open the whole script
+    shebang = [t.split("\n", 1)[0] for t in texts if t.startswith("#!lua")]
+    texts = [t.split("\n", 1)[1] if t.startswith("#!lua") else t for t in texts]
+    return "\n".join([*shebang[:1], prelude, *texts])
 
 
 class Scripts:
@@ -53,17 +60,32 @@ class DirectCaller:
         self._pool = conn.connection_pool
         self.connection = self._pool.make_connection()
 
-    def __call__(self, script, keys: list, args: list):
+    def _connect(self) -> None:
         master = getattr(self._pool, "master_address", None)  # Sentinel pools only
         if master is not None and master != (self.connection.host, self.connection.port):
             self.connection.disconnect()  # Sentinel moved the master
         self.connection.connect()  # no-op when connected; a Sentinel-managed one asks Sentinel first
+
+    def __call__(self, script, keys: list, args: list):
+        self._connect()
         try:
             return self._evalsha(script, keys, args)
         except redis.exceptions.NoScriptError:
             self.connection.send_command("SCRIPT", "LOAD", script.script)
             self.connection.read_response()
             return self._evalsha(script, keys, args)
+        except (redis.ConnectionError, redis.TimeoutError):
+            self.connection.disconnect()
+            raise
+
+    def blpop(self, keys: list[str], block_s: float):
+        """BLPOP on this connection, its read allowed the block time plus the socket timeout (a plain
+        socket timeout shorter than the block would fail every idle wait)."""
+        self._connect()
+        try:
+            self.connection.send_command("BLPOP", *keys, block_s)
+            socket_timeout = self.connection.socket_timeout or 0
+            return self.connection.read_response(timeout=block_s + socket_timeout)
         except (redis.ConnectionError, redis.TimeoutError):
             self.connection.disconnect()
             raise

@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Connection, timing and per-queue overrides. Field names map to upper-case env vars."""
+    """Connection, the application's tables, timing and overrides. Field names map to upper-case env vars."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
@@ -25,6 +25,14 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     embedded_port: int = 6399  # the embedded Valkey's port when no server is configured
     scheduler_tz: str = "UTC"
+    engine_hooks: str | None = Field(default=None, description="module:Class, a subclass of engine.hooks.Hooks")
+
+    # The application's queue table and schedules (module:attribute); the defaults are the platform's.
+    engine_queues: str = "processors.table:QUEUES"
+    engine_schedules: str = "processors.schedules:SCHEDULES"
+    # What `python -m engine run` starts beside the workers and the scheduler (module:attribute of a
+    # callable; see engine/runner.py); empty: nothing else.
+    engine_system: str = "processors.system:compose"
 
     # Per-queue overrides of the queue table, e.g. {"whatsapp": {"timeout_s": 60, "concurrency": 8}}
     queue_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -37,6 +45,27 @@ class Settings(BaseSettings):
     rate_window_ms: int = Field(default=60_000, gt=0)
     lease_ms: int = Field(default=10_000, ge=200, description="a job whose worker misses this long is recovered")
     reap_interval_ms: int = Field(default=2_000, ge=50)
+    scheduler_call_lease_ms: int = Field(default=600_000, ge=100,
+                                         description="a call tick whose run has not finished this long is re-run")
+    # Tests only: the scheduler exits (os._exit) at this step (engine.ticks.CRASH_POINTS)
+    scheduler_crash_at: str | None = None
+
+    # Alerts (engine/alerts.py, sent by the scheduler through engine/alert_delivery.py).
+    alert_webhook_url: str | None = Field(default=None, description="Slack-compatible incoming webhook")
+    alert_timeout_s: float = Field(default=2.0, gt=0, le=30, description="connect/read timeout of one POST")
+    alert_max_attempts: int = Field(default=5, ge=1, le=20)
+    alert_backoff_s: float = Field(default=1.0, gt=0, description="first retry wait; doubles, at most 5 min")
+    alert_budget_s: float = Field(default=2.0, gt=0, description="time one scheduler pass may spend sending")
+    alert_dead_letter_batch_s: float = Field(default=30.0, gt=0, description="one dead-letter message per queue per")
+    alert_history_max: int = Field(default=1_000, ge=10)
+    alert_history_days: float = Field(default=30.0, gt=0)
+    # Shared with admission control: used_memory above this share of maxmemory is "memory full".
+    memory_high_water_ratio: float = Field(default=0.9, gt=0, le=1)
+
+    # Every server call is bounded: a frozen server makes a call fail (and the API answer 503) after
+    # about this long. Blocking calls (the worker's BLPOP) get their block time on top.
+    redis_socket_timeout_s: float = Field(default=1.0, gt=0, le=60)
+    redis_connect_timeout_s: float = Field(default=1.0, gt=0, le=60)
     # A running job asked to cancel that runs on this long is recorded as cancelled; its result is discarded.
     cancel_grace_ms: int = Field(default=30_000, ge=0)
 
@@ -49,6 +78,13 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
         return value
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _check_webhook(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("ALERT_WEBHOOK_URL must start with http:// or https://")
+        return value or None
 
     @cached_property
     def sentinel_hosts(self) -> list[tuple[str, int]]:

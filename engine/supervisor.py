@@ -24,19 +24,22 @@ class Child:
     proc: subprocess.Popen | None = None
     restarts: int = 0
     next_start: float = 0.0
+    started_at: float = 0.0
     exit_codes: list[int] = field(default_factory=list)
 
 
 class Supervisor:
-    def __init__(self, children: list[Child], *, grace_s: float = 30.0):
+    def __init__(self, children: list[Child], *, grace_s: float = 30.0, healthy_s: float = 60.0):
         self.children = children
         self.grace_s = grace_s
+        self.healthy_s = healthy_s  # a child up this long counts as healthy: its restart delay starts over
         self.stopping = False
         self._signals = 0
 
     def _start(self, child: Child) -> None:
         env = {**os.environ, **(child.env or {})}
         child.proc = subprocess.Popen(child.argv, env=env, start_new_session=True)
+        child.started_at = time.monotonic()
         log.info("started %s (pid %d)", child.name, child.proc.pid)
 
     def _on_signal(self, signum, _frame) -> None:
@@ -60,13 +63,20 @@ class Supervisor:
             running = 0
             for child in self.children:
                 code = child.proc.poll() if child.proc else None
+                healthy = time.monotonic() - child.started_at >= self.healthy_s
                 if code is None and child.proc is not None:
+                    if healthy and child.restarts:
+                        log.info("%s has run healthily for %.0f s; its restart delay starts over", child.name,
+                                 self.healthy_s)
+                        child.restarts = 0
                     running += 1
                     continue
                 if child.proc is not None:
                     child.exit_codes.append(code)
                     log.warning("%s exited with code %s", child.name, code)
                     child.proc = None
+                    if healthy:
+                        child.restarts = 0
                     delay = min(30.0, 0.5 * 2 ** min(child.restarts, 6))
                     child.next_start = time.monotonic() + delay
                 if child.restart and not until_all_exit and time.monotonic() >= child.next_start:
@@ -92,7 +102,9 @@ class Supervisor:
                 child.proc.kill()
                 child.proc.wait()
             child.exit_codes.append(child.proc.returncode)
-        return 0 if all(c.exit_codes and c.exit_codes[-1] == 0 for c in self.children) else 1
+        # a child our stop signal ended before it installed its own handler counts as a clean stop
+        clean = (0, -signal.SIGTERM) if self.stopping else (0,)
+        return 0 if all(c.exit_codes and c.exit_codes[-1] in clean for c in self.children) else 1
 
     def stop(self) -> None:
         self._on_signal(signal.SIGTERM, None)

@@ -12,8 +12,8 @@ from typing import Any
 
 from . import keys
 from .app import Engine, resolve
+from .clock import ms_to_iso
 from .errors import NotFoundError
-from .job_view import iso_ms
 from .schemas import check_job_id
 from .search import KEY_PARAMS, SearchFilter, iter_matches
 
@@ -23,7 +23,7 @@ _AUDIT_EVENTS = {"retry": "retried", "dead_letter_retry": "retried", "cancel": "
 
 
 def _event(at_ms: int, event: str, queue: str, job_id: str, run: int | None = None, detail: str = "") -> dict:
-    return {"at": iso_ms(at_ms), "at_ms": int(at_ms), "event": event, "queue": queue, "job_id": job_id,
+    return {"at": ms_to_iso(at_ms), "at_ms": int(at_ms), "event": event, "queue": queue, "job_id": job_id,
             "run": run, "detail": detail}
 
 

@@ -14,18 +14,17 @@ import socket
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
 from typing import Any
 
 import redis
 from rq.timeouts import JobTimeoutException, TimerDeathPenalty, UnixSignalDeathPenalty
-from rq.utils import utcformat
 
-from . import jobctx, jobs, keys, metrics, search_index
+from . import jobctx, jobs, keys, metrics, retention, search_index, worker_registry
 from .app import Engine, set_default_engine
-from .errors import JobCancelled, JobTimeoutError, WorkerDiedError
+from .errors import JobCancelled, JobTimeoutError, UnregisteredFunctionError, WorkerDiedError
 from .failures import handle_failure
 from .hooks import Hooks
+from .oom import OomEpisode, OutOfMemory
 from .scripts import DirectCaller
 
 log = logging.getLogger("engine.worker")
@@ -42,7 +41,7 @@ class Worker:
                  name: str | None = None):
         self.eng = eng
         self.queues = [eng.table[q].name for q in queues]
-        self.hooks = hooks or Hooks()
+        self.hooks = hooks or eng.hooks
         self.burst = burst
         self.name = name or f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
         self.member = ""  # `job_id|worker` while a job runs
@@ -59,6 +58,8 @@ class Worker:
                 keys.scheduled(q), keys.active(q), keys.rate_log(q), keys.control(q), keys.pressure(q)]
         self._dequeue_static = self._dequeue_args()
         self._direct = DirectCaller(eng.conn)  # the hot loop's own connection
+        self.oom = OomEpisode(f"worker {self.name}")
+        self._registered = False
 
     # -- life cycle -------------------------------------------------------------------
     def run(self) -> int:
@@ -66,6 +67,7 @@ class Worker:
         set_default_engine(self.eng)
         self._install_signals()
         self._register()
+        self._beat()
         beat = threading.Thread(target=self._heartbeat_loop, daemon=True, name="heartbeat")
         beat.start()
         log.info("worker %s serving %s", self.name, ", ".join(self.queues))
@@ -77,6 +79,8 @@ class Worker:
                 except (redis.ConnectionError, redis.TimeoutError) as exc:
                     log.warning("server unreachable (%s); retrying in 1 s", exc)
                     time.sleep(1.0)
+                except OutOfMemory as exc:
+                    time.sleep(self.oom.refused("taking a job", exc))
         finally:
             self.stopping = True
             self._unregister()
@@ -86,7 +90,7 @@ class Worker:
     def work_once(self) -> bool:
         """Run one job, or wait for one. False when a burst worker has nothing left."""
         if time.monotonic() >= self._next_reap:
-            maintain(self.eng, self.hooks, self.name)
+            maintain(self.eng, self.hooks, self.name, self.oom)
             self._next_reap = time.monotonic() + self.eng.settings.reap_interval_ms / 1000
         taken, self._next = (self._next or self._dequeue()), None
         if taken[0] == b"":
@@ -101,7 +105,7 @@ class Worker:
         """Sleep until a job may be due, waking early when one is enqueued. A server fires blocking
         timeouts only on its cron tick (~100 ms), so the last stretch is slept here, precisely."""
         if wait_s > SERVER_TICK_S:
-            self.eng.conn.blpop([keys.wake(q) for q in self.queues], timeout=wait_s - SERVER_TICK_S)
+            self._direct.blpop([keys.wake(q) for q in self.queues], wait_s - SERVER_TICK_S)
         else:
             time.sleep(max(0.001, wait_s))
 
@@ -120,22 +124,26 @@ class Worker:
     def _execute(self, taken: list) -> None:
         queue, job_id = taken[0].decode(), taken[1].decode()
         runs = int(taken[3])
-        job = jobs.RunningJob.from_raw(self.eng, job_id, queue,
-                                       {b"data": taken[5], b"jq_priority": taken[6], b"enqueued_at": taken[7]})
-        job.fields["jq_runs"] = str(runs)
+        F = keys.JobField
+        job = jobs.RunningJob.from_raw(self.eng, job_id, queue, {F.DATA.encode(): taken[5],
+                                       F.PRIORITY.encode(): taken[6], F.ENQUEUED_AT.encode(): taken[7]})
+        job.fields[F.RUNS] = str(runs)
         with self._lock:
-            self.member, self.current_queue = f"{job_id}|{self.name}", queue
+            self.member, self.current_queue = keys.member(job_id, self.name), queue
             self._running = (queue, job, self.member)
         member = self.member
         token = jobctx.bind(jobctx.JobContext(self.eng, job_id, queue, runs))
         started = time.perf_counter()
+        registered = self.eng.table[queue].func
         try:
+            if job.func_name != registered:  # only the queue's own processor runs, whatever the payload says
+                raise UnregisteredFunctionError(queue, job.func_name, registered)
             self.hooks.before_job(job, queue)
             # SIGALRM works only in the main thread; a worker run in a thread (tests) uses a timer.
             main = threading.current_thread() is threading.main_thread()
             penalty = UnixSignalDeathPenalty if main else TimerDeathPenalty
             with penalty(self.eng.table[queue].timeout_s, JobTimeoutException, job_id=job_id):
-                result = jobs.processor(job.func_name)(*job.args, **job.kwargs)
+                result = jobs.processor(registered)(*job.args, **job.kwargs)
         except HardStop:
             raise
         except JobTimeoutException as exc:
@@ -160,10 +168,9 @@ class Worker:
             summary = json.dumps(result, default=str)[:4000]
         except (TypeError, ValueError):
             summary = json.dumps(repr(result)[:4000])
-        ended = utcformat(datetime.now(timezone.utc))
         script_keys = [keys.active(queue), keys.job(job_id), keys.finished(queue), keys.attempts(job_id),
                        keys.job_log(job_id)]
-        args = [member, job_id, summary, self.eng.table[queue].keep_completed_s, f"{run_ms:.3f}", ended,
+        args = [member, job_id, summary, self.eng.table[queue].keep_completed_s, f"{run_ms:.3f}",
                 keys.metrics_prefix("m", queue)]
         if self.stopping:
             done = self._direct(self.eng.scripts.complete, script_keys, args)
@@ -180,7 +187,11 @@ class Worker:
         interval = self.eng.settings.lease_ms / 3000
         while not self.stopping:
             try:
-                self._beat()
+                if not self._registered:
+                    self._register()
+                self._beat()  # allowed on a full server: the lease of the running job never lapses
+            except OutOfMemory as exc:
+                self.oom.refused("heartbeat", exc)
             except redis.RedisError as exc:
                 log.warning("heartbeat failed: %s", exc)
             time.sleep(interval)
@@ -188,12 +199,10 @@ class Worker:
     def _beat(self) -> None:
         with self._lock:
             member, queue, running = self.member, self.current_queue, self._running
-        ttl_s = max(2, self.eng.settings.lease_ms * 3 // 1000)
-        job_id = member.split("|")[0]
-        now_ms, cancel_ms = self.eng.scripts.heartbeat(
-            keys=[keys.active(queue), keys.WORKERS, keys.worker(self.name), keys.job(job_id)],
-            args=[member, self.eng.settings.lease_ms, self.name, ttl_s, job_id, keys.CANCEL_REQUESTED_MS])
-        if running and cancel_ms and int(now_ms) - int(cancel_ms) >= self.eng.settings.cancel_grace_ms:
+        known, now_ms, cancel_ms = worker_registry.heartbeat(self.eng, self.name, member, queue)
+        if not known and not self.stopping:
+            self._register()
+        if running and cancel_ms is not None and now_ms - cancel_ms >= self.eng.settings.cancel_grace_ms:
             self._cancel_overdue(*running)
 
     def _cancel_overdue(self, queue: str, job: jobs.RunningJob, member: str) -> None:
@@ -205,15 +214,19 @@ class Worker:
             log.warning("job %s on %s: cancelled past the grace period while still running", job.id, queue)
 
     def _register(self) -> None:
-        self.eng.conn.hset(keys.worker(self.name), mapping={
-            "queues": ",".join(self.queues), "pid": os.getpid(), "host": socket.gethostname(),
-            "started_ms": int(time.time() * 1000), "current_job": ""})
-        self._beat()
+        """Register in our and RQ's worker registries. On a full server the heartbeat thread keeps trying;
+        the worker works (and heartbeats) meanwhile."""
+        try:
+            worker_registry.register(self.eng, self.name, self.queues)
+        except (OutOfMemory, redis.exceptions.ExecAbortError) as exc:
+            self.oom.refused("registration", exc)
+            return
+        self._registered = True
+        self.oom.ok()
 
     def _unregister(self) -> None:
         try:
-            self.eng.conn.zrem(keys.WORKERS, self.name)
-            self.eng.conn.delete(keys.worker(self.name))
+            worker_registry.unregister(self.eng, self.name, self.queues)
         except redis.RedisError:
             pass
 
@@ -232,11 +245,24 @@ class Worker:
         signal.signal(signal.SIGINT, on_signal)
 
 
-def maintain(eng: Engine, hooks: Hooks, worker_name: str) -> None:
-    """Periodic duties any worker (and the scheduler) may do, all safe to run concurrently."""
-    reap(eng, hooks, worker_name)
-    metrics.roll_up(engine=eng)
-    search_index.trim(eng)
+_MAINTENANCE_OOM = OomEpisode("maintenance")
+
+
+def maintain(eng: Engine, hooks: Hooks, worker_name: str, oom: OomEpisode | None = None) -> None:
+    """Periodic duties any worker (and the scheduler) may do, all safe to run concurrently. A duty the
+    full server refuses is skipped until the next pass; the ones that free memory still run."""
+    oom = oom or _MAINTENANCE_OOM
+    refused = False
+    for where, duty in (("retention", lambda: retention.trim(eng)), ("reaping", lambda: reap(eng, hooks, worker_name)),
+                        ("metrics roll-up", lambda: metrics.roll_up(engine=eng)),
+                        ("index trim", lambda: search_index.trim(eng))):
+        try:
+            duty()
+        except OutOfMemory as exc:
+            oom.refused(where, exc)
+            refused = True
+    if not refused:
+        oom.ok()
 
 
 def reap(eng: Engine, hooks: Hooks, worker_name: str) -> int:
@@ -246,13 +272,13 @@ def reap(eng: Engine, hooks: Hooks, worker_name: str) -> int:
     recovered = 0
     for i in range(0, len(found), 2):
         queue, member = names[int(found[i]) - 1], found[i + 1].decode()
-        job_id = member.split("|", 1)[0]
+        job_id, holder = keys.parse_member(member)
         raw = eng.conn.hgetall(keys.job(job_id))
         if not raw:
             eng.conn.zrem(keys.active(queue), member)
             continue
         job = jobs.RunningJob.from_raw(eng, job_id, queue, raw)
-        died = WorkerDiedError(f"worker {member.split('|', 1)[-1]} died or stopped heartbeating")
+        died = WorkerDiedError(f"worker {holder} died or stopped heartbeating")
         if handle_failure(eng, hooks, queue, job, member, died, job.fields, worker_name):
             recovered += 1
     return recovered

@@ -1,38 +1,22 @@
-"""What the processors share: the job's engine, notice enqueueing and the domain-to-engine error mapping."""
+"""What the processors share: the job's engine and the domain-to-engine error mapping."""
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from engine import helpers, jobctx
+from engine import jobctx
 from engine.app import Engine
-from engine.errors import PermanentError, ValidationError
+from engine.errors import PermanentError
 
 from domain.errors import DomainError, NotFound
-from domain.notices import Notice
+
 
 
 def job_engine() -> Engine | None:
     """The engine running the current job; None outside a worker (the helpers then use the default)."""
     ctx = jobctx.current()
     return ctx.engine if ctx else None
-
-
-def enqueue_notice(notice: Notice) -> str:
-    """Enqueue a WhatsApp notice under its deterministic job id; asking twice sends once.
-
-    A notice the queue refuses (say, a malformed phone number stored for a party) would be
-    refused on every retry too, so that is permanent.
-    """
-    try:
-        job = helpers.add_whatsapp_message(notice.phone, notice.text, reference=notice.reference,
-                                           order_id=notice.order_id, retailer_id=notice.retailer_id,
-                                           wholesaler_id=notice.wholesaler_id, account_id=notice.account_id,
-                                           job_id=notice.job_id, engine=job_engine())
-    except ValidationError as exc:
-        raise PermanentError(f"cannot enqueue notice {notice.job_id} to {notice.phone!r}: {exc}") from exc
-    return job.id
 
 
 @contextmanager

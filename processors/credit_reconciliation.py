@@ -12,7 +12,8 @@ from domain.errors import parse_id
 from domain.reconciliation import reconcile
 from domain.settings import DomainSettings, resolve_settings
 
-from ._support import enqueue_notice, permanent_domain_errors
+from ._support import job_engine, permanent_domain_errors
+from .outbox_relay import send_now
 
 
 def run(account_id: str | None = None, *, settings: DomainSettings | None = None,
@@ -27,7 +28,8 @@ def run(account_id: str | None = None, *, settings: DomainSettings | None = None
             summary = reconcile(session, now, settings.reconciliation_alert_threshold, settings.support_phone,
                                 account_id=aid, job_id=jobctx.current_job_id())
     jobctx.check_cancelled()
-    alert_jobs = [enqueue_notice(alert) for alert in summary.alerts]
+    alert_jobs = [alert.job_id for alert in summary.alerts]  # committed to the outbox with the run
+    send_now(alert_jobs, settings, engine=job_engine())
     jobctx.log(f"reconciliation run {summary.run_id}: {summary.accounts_checked} account(s), "
                f"{len(summary.discrepancies)} discrepancies, {len(alert_jobs)} alert(s)")
     return {"run_id": summary.run_id, "accounts_checked": summary.accounts_checked,

@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine import helpers, jobctx
+from engine import jobctx
 
 from domain.clock import utcnow
 from domain.db import session_scope
@@ -14,7 +14,9 @@ from domain.expiry import ExpiryAction, expire_if_due, overdue_pending
 from domain.jobids import expiry_job_id
 from domain.settings import DomainSettings, resolve_settings
 
-from ._support import enqueue_notice, job_engine, parse_aware, permanent_domain_errors
+from . import helpers
+from ._support import job_engine, parse_aware, permanent_domain_errors
+from .outbox_relay import send_now
 
 # The job is due by the queue server's clock; this host's clock may be a little behind.
 CLOCK_SKEW_GRACE = timedelta(seconds=2)
@@ -32,8 +34,9 @@ def run(order_id: str, expires_at: str, *, settings: DomainSettings | None = Non
             outcome = expire_if_due(session, oid, now, grace=CLOCK_SKEW_GRACE)
     result: dict[str, Any] = {"order_id": oid, "action": outcome.action.value, "status": outcome.status,
                               "expires_at": outcome.expires_at.isoformat()}
-    if outcome.notice is not None:
-        result["notice_job_id"] = enqueue_notice(outcome.notice)
+    if outcome.notice is not None:  # its outbox row was committed with the expiry
+        send_now([outcome.notice.job_id], settings, engine=job_engine())
+        result["notice_job_id"] = outcome.notice.job_id
     if outcome.action == ExpiryAction.NOT_DUE:
         job_id = expiry_job_id(oid, outcome.expires_at)
         if job_id == jobctx.current_job_id():  # run early by hand: a new id, or the queue would return this job

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from engine import helpers, jobctx
+from engine import jobctx
 
 from domain.clock import utcnow
 from domain.db import session_scope
@@ -13,7 +13,8 @@ from domain.fallback import FallbackAction, fall_back
 from domain.jobids import fallback_job_id
 from domain.settings import DomainSettings, resolve_settings
 
-from ._support import enqueue_notice, job_engine, permanent_domain_errors
+from ._support import job_engine, permanent_domain_errors
+from .outbox_relay import send_now
 
 
 def run(order_id: str, failed_wholesaler_id: str, *, settings: DomainSettings | None = None,
@@ -28,13 +29,14 @@ def run(order_id: str, failed_wholesaler_id: str, *, settings: DomainSettings | 
             outcome = fall_back(session, oid, wid, now, settings.vendor_confirm_timeout_s)
     result: dict[str, Any] = {"order_id": oid, "failed_wholesaler_id": wid, "action": outcome.action.value,
                               "replayed": outcome.replayed}
+    asked = []  # the jobs fall_back wrote to the outbox in its transaction
     if outcome.notice is not None:
-        result["notice_job_id"] = enqueue_notice(outcome.notice)
+        asked.append(result.setdefault("notice_job_id", outcome.notice.job_id))
     if outcome.action == FallbackAction.REASSIGNED:
         new_wid = outcome.wholesaler_id
-        job = helpers.add_vendor_fallback_job(str(oid), str(new_wid), delay=settings.vendor_confirm_timeout_s,
-                                              job_id=fallback_job_id(oid, new_wid), engine=job_engine())
-        result.update(wholesaler_id=new_wid, timeout_job_id=job.id)
+        result.update(wholesaler_id=new_wid, timeout_job_id=fallback_job_id(oid, new_wid))
+        asked.append(result["timeout_job_id"])
+    send_now(asked, settings, engine=job_engine())
     jobctx.log(f"order {oid}: wholesaler {wid} did not confirm -> {outcome.action.value}"
                + (f" to wholesaler {outcome.wholesaler_id}" if outcome.action == FallbackAction.REASSIGNED else "")
                + (" (replay)" if outcome.replayed else ""))

@@ -6,13 +6,15 @@ from typing import Any
 
 from engine import jobctx
 from engine.errors import PermanentError, ProviderBackPressure, ValidationError
-from engine.schemas import validate_data
+from engine.schemas import validate_with
 
 from domain import outbox
 from domain.clock import utcnow
 from domain.db import session_scope
 from domain.settings import DomainSettings, resolve_settings
 from domain.whatsapp import SendError, make_provider
+
+from .schemas import WhatsAppData
 
 
 def run(phone: str, message: str, reference: str | None = None, *, order_id: str | None = None,
@@ -22,9 +24,9 @@ def run(phone: str, message: str, reference: str | None = None, *, order_id: str
     The business keys (order_id ...) only index the job for the support desk."""
     settings = resolve_settings(settings)
     try:
-        data = validate_data("whatsapp", {"phone": phone, "message": message, "reference": reference,
-                                          "order_id": order_id, "retailer_id": retailer_id,
-                                          "wholesaler_id": wholesaler_id, "account_id": account_id})
+        data = validate_with(WhatsAppData, {"phone": phone, "message": message, "reference": reference,
+                                            "order_id": order_id, "retailer_id": retailer_id,
+                                            "wholesaler_id": wholesaler_id, "account_id": account_id})
     except ValidationError as exc:
         raise PermanentError(f"invalid message: {exc}") from exc
     phone, message, reference = data["phone"], data["message"], data.get("reference")

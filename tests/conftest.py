@@ -36,8 +36,14 @@ def redis_url(valkey_server) -> str:
     return os.environ.get("REDIS_URL") or valkey_server.connection_url
 
 
-def make_engine(redis_url: str, **overrides) -> Engine:
-    settings = Settings(redis_url=redis_url, **{**FAST, **overrides})
+def make_engine(redis_url: str, *, real_processors: bool = False, **overrides) -> Engine:
+    """Fast timing, and a queue table whose processors are the test dispatcher (tests/engine/jobfuncs.py),
+    `queue_overrides` applied on top; with real_processors, the platform's own processors."""
+    from tests.engine.support import TEST_TABLE
+
+    table = {} if real_processors else TEST_TABLE
+    queues = {q: {**table.get(q, {}), **o} for q, o in {**table, **overrides.pop("queue_overrides", {})}.items()}
+    settings = Settings(redis_url=redis_url, **{**FAST, **overrides, "queue_overrides": queues})
     return Engine.from_settings(settings)
 
 
@@ -45,6 +51,16 @@ def make_engine(redis_url: str, **overrides) -> Engine:
 def engine(redis_url) -> Engine:
     """A flushed server and an engine with fast timing, also installed as the process default."""
     eng = make_engine(redis_url)
+    eng.conn.flushdb()
+    set_default_engine(eng)
+    yield eng
+    set_default_engine(None)
+
+
+@pytest.fixture
+def processors_engine(redis_url) -> Engine:
+    """Like `engine`, but its queues run the platform's real processors."""
+    eng = make_engine(redis_url, real_processors=True)
     eng.conn.flushdb()
     set_default_engine(eng)
     yield eng

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from engine import audit, export
 
-from ..deps import EngineDep, ReadKey
+from ..deps import EngineDep, ReadKey, known_queue
 from ..errors import error_responses
 from ..models import MAX_PAGE, AuditEntry, Items, QueueName, Timestamp
 
@@ -24,6 +24,7 @@ class AuditFilter:
 
 
 def audit_filter(
+    eng: EngineDep,
     since: Annotated[Timestamp, Query()] = None,
     until: Annotated[Timestamp, Query()] = None,
     actor: Annotated[str, Query(min_length=1, max_length=200, description="user or API key name")] = None,
@@ -34,7 +35,7 @@ def audit_filter(
     empty = until is not None and until < EPOCH
     if since is not None and since < EPOCH:
         since = EPOCH
-    return AuditFilter({"since": since, "until": until, "actor": actor, "queue": queue, "action": action}, empty)
+    return AuditFilter({"since": since, "until": until, "actor": actor, "queue": known_queue(eng, queue, "queue"), "action": action}, empty)
 
 
 AuditFilterDep = Annotated[AuditFilter, Depends(audit_filter)]

@@ -6,37 +6,40 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Query, Response
 
 from engine import dead_letters, export
+from engine.app import Engine
 from engine.dead_letters import Filter
 from engine.errors import NotFoundError
 
-from ..deps import AnyEntryIdDep, EngineDep, EntryIdDep, ReadKey, WriteOp
+from ..deps import AnyEntryIdDep, EngineDep, EntryIdDep, ReadKey, WriteOp, known_queue
 from ..errors import error_responses
 from ..models import (MAX_OFFSET, MAX_PAGE, SIGNATURE_PATTERN, BulkRequest, BulkResult, DeadLetterDetails,
                       DeadLetterEntry, EntryAction, Page, QueueName, Timestamp)
-from ..support_models import RetryBody
+from ..models.support import RetryBody
 
 router = APIRouter(prefix="/api/v1/queue", tags=["dead-letter"])
 CSV_LIMIT = 100_000
 
 
 def dead_letter_filter(
+    eng: EngineDep,
     queue: Annotated[QueueName, Query(description="origin queue")] = None,
     group: Annotated[str, Query(pattern=SIGNATURE_PATTERN, description="failure signature")] = None,
     error_type: Annotated[str, Query(min_length=1, max_length=200)] = None,
     since: Annotated[Timestamp, Query(description="dead-lettered at or after")] = None,
     until: Annotated[Timestamp, Query(description="dead-lettered at or before")] = None,
 ) -> Filter:
-    return Filter(queue=queue, group=group, error_type=error_type, since=since, until=until)
+    return Filter(queue=known_queue(eng, queue, "queue"), group=group, error_type=error_type, since=since,
+                  until=until)
 
 
 FilterDep = Annotated[Filter, Depends(dead_letter_filter)]
 
 
-def to_filter(body: BulkRequest) -> Filter | None:
+def to_filter(eng: Engine, body: BulkRequest) -> Filter | None:
     if body.filter is None:
         return None
     f = body.filter
-    return Filter(queue=f.queue, group=f.group, error_type=f.error_type, since=f.since, until=f.until)
+    return Filter(queue=known_queue(eng, f.queue, "filter.queue"), group=f.group, error_type=f.error_type, since=f.since, until=f.until)
 
 
 @router.get("/dead-letter", response_model=Page[DeadLetterEntry], name="list_dead_letters",
@@ -64,7 +67,7 @@ def dead_letters_csv(key: ReadKey, eng: EngineDep, flt: FilterDep):
                          "naming the filter and the count. The list route's `total` is the count to confirm.",
              responses=error_responses(400, 401, 403, 409, 413, 422, 503))
 def bulk_retry(op: WriteOp, body: BulkRequest):
-    return BulkResult(count=op.bulk_retry_dead_letters(to_filter(body), ids=body.ids))
+    return BulkResult(count=op.bulk_retry_dead_letters(to_filter(op.eng, body), ids=body.ids))
 
 
 @router.post("/dead-letter/delete", response_model=BulkResult, name="bulk_delete",
@@ -73,7 +76,7 @@ def bulk_retry(op: WriteOp, body: BulkRequest):
                          "naming the filter and the count.",
              responses=error_responses(400, 401, 403, 409, 413, 422, 503))
 def bulk_delete(op: WriteOp, body: BulkRequest):
-    return BulkResult(count=op.bulk_delete_dead_letters(to_filter(body), ids=body.ids))
+    return BulkResult(count=op.bulk_delete_dead_letters(to_filter(op.eng, body), ids=body.ids))
 
 
 @router.get("/dead-letter/{entryId}", response_model=DeadLetterDetails, name="get_dead_letter",

@@ -1,13 +1,11 @@
 """Open routes for load balancers and Prometheus: no key, no job data."""
 from __future__ import annotations
 
-import redis.exceptions
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from engine import monitoring, prometheus
-from engine.errors import ServerUnavailableError
-from engine.queues import QUEUE_NAMES
+from engine.errors import ServerError
 
 from ..deps import EngineDep
 from ..errors import error_responses
@@ -21,9 +19,9 @@ router = APIRouter(tags=["health"])
 def healthz(eng: EngineDep):
     try:
         live = monitoring.workers(engine=eng)
-    except (redis.exceptions.RedisError, ServerUnavailableError):
+    except ServerError:
         body = Health(status="unavailable", server="unreachable",
-                      queues={q: {"workers": 0, "alive": False} for q in QUEUE_NAMES})
+                      queues={q: {"workers": 0, "alive": False} for q in eng.table.names})
         return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})
     counts = {q: sum(1 for w in live if q in w["queues"]) for q in eng.table.names}
     queues = {q: {"workers": n, "alive": n > 0} for q, n in counts.items()}

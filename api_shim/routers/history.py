@@ -11,7 +11,7 @@ from engine import export, metrics
 
 from ..deps import EngineDep, QueueDep, ReadKey
 from ..errors import error_responses
-from ..models import History, Resolution, Timestamp
+from ..models import History, Resolution, SinceEpoch
 
 router = APIRouter(prefix="/api/v1/queue/metrics", tags=["history"])
 
@@ -29,8 +29,8 @@ class Window:
 
 
 def window(
-    start: Annotated[Timestamp, Query(description="first bucket (default: one hour before end)")] = None,
-    end: Annotated[Timestamp, Query(description="last bucket (default and latest: now)")] = None,
+    start: Annotated[SinceEpoch, Query(description="first bucket (default: one hour before end)")] = None,
+    end: Annotated[SinceEpoch, Query(description="last bucket (default and latest: now)")] = None,
     resolution: Annotated[Resolution, Query(description="m, h or d; default chosen from the window "
                                                         "(minutes up to 48 h, hours up to 90 days)")] = None,
 ) -> Window:

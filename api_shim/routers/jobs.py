@@ -1,5 +1,5 @@
-"""One job: details, retry, removal, and adding a job (one operation per queue, so that each
-queue's data schema is documented exactly)."""
+"""One job: details, retry, removal, and adding a job (one operation per queue of the app's table, so
+that each queue's data schema is documented exactly; built by add_job_router when the app is created)."""
 
 import json
 from typing import Annotated, Any
@@ -10,23 +10,23 @@ from pydantic import ConfigDict, WithJsonSchema, create_model
 
 from engine import job_ops
 from engine.errors import ConflictError, NotFoundError, ValidationError
-from engine.queues import QUEUE_NAMES
-from engine.schemas import SCHEMAS
+from engine.queues import QueuePolicy, QueueTable
 
 from ..deps import EngineDep, JobIdDep, QueueDep, ReadKey, WriteOp
 from ..errors import error_responses
 from ..models import NOT_BLANK, CreatedJob, JobAction, JobDetails, NewJobBase
-from ..support_models import CancelResult, RetryBody
+from ..models.support import CancelResult, RetryBody
 
 PREFIX = "/api/v1/queue"
 router = APIRouter(prefix=PREFIX, tags=["jobs"])
 
+JOB_LINK_PARAMS = {"queueName": "$response.body#/queue", "jobId": "$response.body#/id"}
 
 
-def wire_model(queue: str) -> type[pydantic.BaseModel]:
-    """The engine's per-queue schema, checked strictly and without stripping, so the OpenAPI
-    document states exactly which data the engine accepts. Non-blank text fields gain a pattern."""
-    base = SCHEMAS[queue]
+def wire_model(policy: QueuePolicy) -> type[pydantic.BaseModel]:
+    """The queue's schema, checked strictly and without stripping, so the OpenAPI document states
+    exactly which data the engine accepts. Non-blank text fields gain a pattern."""
+    base = policy.schema
     fields: dict[str, Any] = {}
     for name, info in base.model_fields.items():
         has_min = any(getattr(m, "min_length", 0) for m in info.metadata)
@@ -39,14 +39,10 @@ def wire_model(queue: str) -> type[pydantic.BaseModel]:
                         __module__=__name__, **fields)
 
 
-WIRE = {q: wire_model(q) for q in QUEUE_NAMES}
-JOB_LINK_PARAMS = {"queueName": "$response.body#/queue", "jobId": "$response.body#/id"}
-
-
-def check_data(queue: str, data: dict[str, Any]) -> None:
-    """Strict check against the queue's schema; the engine checks again (validate_data) on enqueue."""
+def check_data(wire: type[pydantic.BaseModel], data: dict[str, Any]) -> None:
+    """Strict check against the queue's wire model; the engine checks again (validate_data) on enqueue."""
     try:
-        WIRE[queue].model_validate_json(json.dumps(data))
+        wire.model_validate_json(json.dumps(data))
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(["data", *(str(p) for p in first["loc"])])
@@ -54,25 +50,24 @@ def check_data(queue: str, data: dict[str, Any]) -> None:
 
 
 def _queue_title(queue: str) -> str:
-    return queue[0].upper() + queue[1:]
+    return "".join(part[:1].upper() + part[1:] for part in queue.replace("-", "_").split("_"))
 
 
-def new_job_model(queue: str) -> type[NewJobBase]:
-    data_schema = WIRE[queue].model_json_schema()
+def new_job_model(queue: str, wire: type[pydantic.BaseModel]) -> type[NewJobBase]:
+    data_schema = wire.model_json_schema()
     data_schema.pop("title", None)
     return create_model(f"New{_queue_title(queue)}Job", __base__=NewJobBase, __module__=__name__,
                         data=(Annotated[dict[str, Any], WithJsonSchema(data_schema)], ...))
 
 
-def _add_job_route(queue: str):
-    model = new_job_model(queue)
+def _add_job_route(target: APIRouter, policy: QueuePolicy) -> None:
+    queue, wire = policy.name, wire_model(policy)
+    model = new_job_model(queue, wire)
 
     def add_job(op: WriteOp, response: Response, body: Annotated[model, Body()]) -> CreatedJob:  # type: ignore[valid-type]
-        check_data(queue, body.data)
+        check_data(wire, body.data)
         job = op.enqueue(queue, body.data, priority=body.priority, delay=body.delay_s, run_at=body.run_at,
-                         job_id=body.job_id)
-        if job.origin != queue:
-            raise ConflictError(f"job id {job.id!r} is in use on queue {job.origin}")
+                         job_id=body.job_id)  # an id in use on another queue: ConflictError (409, audited)
         href = f"{PREFIX}/jobs/{queue}/{job.id}"
         response.headers["Location"] = href
         try:
@@ -81,7 +76,7 @@ def _add_job_route(queue: str):
             status = "removed"
         return CreatedJob(id=job.id, queue=queue, status=status, href=href)
 
-    router.add_api_route(
+    target.add_api_route(
         f"/jobs/{queue}", add_job, methods=["POST"], status_code=201, response_model=CreatedJob,
         name=f"add_{queue}_job", summary=f"Add a job to {queue}",
         description=f"POST /api/v1/queue/jobs/{{queueName}} for queueName={queue}: `data` follows the "
@@ -95,8 +90,12 @@ def _add_job_route(queue: str):
     )
 
 
-for _q in QUEUE_NAMES:
-    _add_job_route(_q)
+def add_job_router(table: QueueTable) -> APIRouter:
+    """One add-job operation per queue of `table`, each documenting that queue's schema."""
+    target = APIRouter(prefix=PREFIX, tags=["jobs"])
+    for policy in table:
+        _add_job_route(target, policy)
+    return target
 
 
 @router.get("/jobs/{queueName}/{jobId}", response_model=JobDetails, name="get_job", summary="Job details",

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends, Query
 from engine import bulk, search as engine_search, timeline
 from engine.search import SearchFilter
 
-from ..deps import EngineDep, ReadKey, WriteOp
+from ..deps import EngineDep, ReadKey, WriteOp, known_queue
 from ..errors import error_responses
 from ..models import MAX_PAGE, NOT_BLANK, BulkResult, Items, QueueName
-from ..support_models import (CURSOR_PATTERN, KEY_VALUE_PATTERN, PHONE_QUERY_PATTERN, SEARCH_TERMS, BulkSearchRequest,
+from ..models.support import (CURSOR_PATTERN, KEY_VALUE_PATTERN, PHONE_QUERY_PATTERN, SEARCH_TERMS, BulkSearchRequest,
                               JobEvent, SearchCount, SearchPage, SearchState)
 
 router = APIRouter(prefix="/api/v1/queue/search", tags=["search"])
@@ -22,6 +22,7 @@ KeyQuery = Annotated[str, Query(pattern=KEY_VALUE_PATTERN)]
 
 
 def search_filter(
+    eng: EngineDep,
     order_id: KeyQuery = None,
     phone: Annotated[str, Query(pattern=PHONE_QUERY_PATTERN,
                                 description="any common format; without a country code read in PHONE_REGION")] = None,
@@ -34,7 +35,7 @@ def search_filter(
     state: Annotated[SearchState, Query()] = None,
 ) -> SearchFilter:
     return SearchFilter(order_id=order_id, phone=phone, retailer_id=retailer_id, wholesaler_id=wholesaler_id,
-                        account_id=account_id, q=q, queue=queue, state=state)
+                        account_id=account_id, q=q, queue=known_queue(eng, queue, "queue"), state=state)
 
 
 FilterDep = Annotated[SearchFilter, Depends(search_filter)]
@@ -72,7 +73,9 @@ def count_search(key: ReadKey, eng: EngineDep, flt: FilterDep,
 
 def _bulk_route(action: str):
     def run(op: WriteOp, body: BulkSearchRequest) -> BulkResult:
-        return BulkResult(count=op.bulk_search(action, SearchFilter(**body.filter.model_dump())))
+        values = body.filter.model_dump()
+        values["queue"] = known_queue(op.eng, values["queue"], "filter.queue")
+        return BulkResult(count=op.bulk_search(action, SearchFilter(**values)))
 
     router.add_api_route(f"/{action}", run, methods=["POST"], response_model=BulkResult, name=f"bulk_{action}_search",
                          summary=f"{action.capitalize()} every job the search filter matches",

@@ -1,5 +1,6 @@
-"""Enqueue: one form per job type. Validation is the engine's (Operator.enqueue -> helpers.add_job ->
-schemas); its message is shown under the field it names. Operators only."""
+"""Enqueue: one form per queue of the engine's table, generated from the queue's schema (its fields,
+descriptions and constraints: dashboard/schema_form.py). Validation is the engine's (Operator.enqueue ->
+helpers.add_job -> the schema); its message is shown under the field it names. Operators only."""
 from __future__ import annotations
 
 if not __package__:  # executed as a script by Streamlit: make the repository root importable
@@ -10,76 +11,67 @@ if not __package__:  # executed as a script by Streamlit: make the repository ro
     if _root not in sys.path:
         sys.path.insert(0, _root)
 
-from dataclasses import dataclass
+import json
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import streamlit as st
 
 from dashboard import core, nav, ui
+from dashboard.schema_form import FormField, fields as form_fields, run_at_field, title as form_title
 from dashboard.fmt import escape_md, zone
 from engine.enqueue import PRIORITIES
-from engine.errors import EngineError, PermissionDenied, ValidationError
+from engine.errors import EngineError, PermissionDenied, ServerFullError, ValidationError
 
-NOW, DELAY, AT, AT_EXPIRY = "Now", "After a delay", "At a date and time", "At the expiry time"
-
-
-@dataclass(frozen=True)
-class Field:
-    name: str
-    label: str
-    kind: str = "text"  # text | area | datetime | date
-    optional: bool = False
-    placeholder: str = ""
-    help: str | None = None
+NOW, DELAY, AT = "Now", "After a delay", "At a date and time"
 
 
-FORMS: dict[str, tuple[str, list[Field]]] = {
-    "whatsapp": ("WhatsApp message", [
-        Field("phone", "Phone", placeholder="+9779800000000", help="E.164: + country code and number"),
-        Field("message", "Message", "area", help="1 to 4096 characters"),
-        Field("reference", "Reference (optional)", optional=True, placeholder="order-42",
-              help="What the message is about, e.g. an order id"),
-        # the business keys the support desk finds the message by
-        Field("order_id", "Order id (optional)", optional=True, placeholder="4242"),
-        Field("retailer_id", "Retailer id (optional)", optional=True, placeholder="12"),
-        Field("wholesaler_id", "Wholesaler id (optional)", optional=True, placeholder="7"),
-        Field("account_id", "Credit account id (optional)", optional=True, placeholder="3"),
-    ]),
-    "orderExpiry": ("Order expiry", [
-        Field("order_id", "Order id", placeholder="42"),
-        Field("expires_at", "Expires at", "datetime"),
-    ]),
-    "vendorFallback": ("Vendor fallback", [
-        Field("order_id", "Order id", placeholder="42"),
-        Field("failed_wholesaler_id", "Failed wholesaler id", placeholder="7"),
-    ]),
-    "dailyReports": ("Daily report", [
-        Field("report_date", "Report date (empty: yesterday)", "date", optional=True),
-    ]),
-    "creditReconciliation": ("Credit reconciliation", [
-        Field("account_id", "Credit account id (empty: every account)", optional=True),
-    ]),
-}
+class FieldError(ValueError):
+    """A form value that cannot become job data (say, JSON that does not parse)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field, self.message = field, message
 
 
-def _input(queue: str, f: Field, tz: str) -> Any:
-    key = f"enq-{queue}-{f.name}"
+ENVELOPE = ("priority", "job_id", "when", "delay", "run_day", "run_time")  # the form's own widgets
+
+
+def _key(queue: str, name: str) -> str:
+    """A data field's widget key; a field named like one of the form's own widgets gets its own."""
+    return f"enq-{queue}-data-{name}" if name in ENVELOPE else f"enq-{queue}-{name}"
+
+
+def _input(queue: str, f: FormField, tz: str) -> Any:
+    key = _key(queue, f.name)
     if f.kind == "area":
-        return st.text_area(f.label, key=key, help=f.help, max_chars=None, height=100)
+        return st.text_area(f.label, key=key, help=f.help, height=100)
+    if f.kind == "json":
+        return st.text_area(f.label, key=key, help=f.help, height=100, placeholder="JSON")
     if f.kind == "date":
         return st.date_input(f.label, value=None, key=key, help=f.help)
     if f.kind == "datetime":
         soon = datetime.now(zone(tz)) + timedelta(minutes=30)
         left, right = st.columns(2)
-        day = left.date_input(f"{f.label} (date)", value=soon.date(), key=f"{key}-date")
-        clock = right.time_input(f"{f.label} (time, {tz})", value=soon.time().replace(second=0, microsecond=0),
-                                 key=f"{key}-time", step=60)
+        day = left.date_input(f"{f.label} (date)", value=soon.date() if f.required else None, key=f"{key}-date",
+                              help=f.help)
+        clock = right.time_input(f"{f.label} (time, {tz})", key=f"{key}-time", step=60,
+                                 value=soon.time().replace(second=0, microsecond=0) if f.required else None)
         return (day, clock)
-    return st.text_input(f.label, key=key, placeholder=f.placeholder, help=f.help)
+    if f.kind in ("integer", "number"):
+        step = 1 if f.kind == "integer" else None
+        return st.number_input(f.label, key=key, help=f.help, value=f.default if f.default is not None else None,
+                               min_value=f.minimum, max_value=f.maximum, step=step)
+    if f.kind == "flag":
+        return st.checkbox(f.label, key=key, help=f.help, value=bool(f.default))
+    if f.kind == "choice":
+        options = list(f.choices) if f.required else [None, *f.choices]
+        return st.selectbox(f.label, options, key=key, help=f.help,
+                            format_func=lambda v: "(none)" if v is None else str(v))
+    return st.text_input(f.label, key=key, help=f.help)
 
 
-def _value(f: Field, raw: Any, tz: str) -> Any:
+def _value(f: FormField, raw: Any, tz: str) -> Any:
     """The form's value as job data; None means 'leave the field out'."""
     if f.kind == "datetime":
         day, clock = raw
@@ -88,8 +80,19 @@ def _value(f: Field, raw: Any, tz: str) -> Any:
         return datetime.combine(day, clock, zone(tz)).isoformat()
     if f.kind == "date":
         return raw.isoformat() if isinstance(raw, date) else None
+    if f.kind in ("integer", "number", "choice"):
+        return raw
+    if f.kind == "flag":
+        return bool(raw)
     text = (raw or "").strip()
-    return None if (f.optional and not text) else text
+    if f.kind == "json":
+        if not text:
+            return None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FieldError(f.name, f"not valid JSON ({exc.msg})") from None
+    return None if (not f.required and not text) else text
 
 
 def _local(day: Any, clock: Any, tz: str) -> datetime | None:
@@ -98,8 +101,10 @@ def _local(day: Any, clock: Any, tz: str) -> datetime | None:
     return datetime.combine(day, clock, zone(tz))
 
 
-def _form(queue: str, title: str, fields: list[Field], tz: str) -> None:
-    whens = [AT_EXPIRY, NOW, DELAY, AT] if queue == "orderExpiry" else [NOW, DELAY, AT]
+def _form(queue: str, schema: type, tz: str) -> None:
+    fields = form_fields(schema)
+    run_at = run_at_field(schema)
+    whens = ([run_at[1]] if run_at else []) + [NOW, DELAY, AT]
     with st.form(f"enqueue-{queue}", border=True):
         raw, slots = {}, {}
         for f in fields:
@@ -122,18 +127,23 @@ def _form(queue: str, title: str, fields: list[Field], tz: str) -> None:
         slots["delay"] = st.empty()
         slots["run_at"] = st.empty()
         general = st.empty()
-        submitted = st.form_submit_button(f"Enqueue {title}", type="primary",
+        submitted = st.form_submit_button(f"Enqueue {form_title(schema, queue)}", type="primary",
                                            icon=":material/send:")
     if not submitted:
         return
-    data = {f.name: v for f in fields if (v := _value(f, raw[f.name], tz)) is not None}
+    try:
+        data = {f.name: v for f in fields if (v := _value(f, raw[f.name], tz)) is not None}
+    except FieldError as exc:
+        slots[exc.field].error(escape_md(exc.message), icon=":material/error:")
+        general.caption("Not enqueued: correct the field marked above.")
+        return
     timing: dict[str, Any] = {}
     if when == DELAY:
         timing["delay"] = float(delay)
     elif when == AT:
         timing["run_at"] = _local(run_day, run_clock, tz)
-    elif when == AT_EXPIRY and data.get("expires_at"):
-        timing["run_at"] = datetime.fromisoformat(data["expires_at"])
+    elif run_at and when == run_at[1] and data.get(run_at[0]):
+        timing["run_at"] = datetime.fromisoformat(data[run_at[0]])
     try:
         job = core.operator().enqueue(queue, data, priority=priority, job_id=(job_id or "").strip() or None, **timing)
     except ValidationError as exc:
@@ -144,6 +154,10 @@ def _form(queue: str, title: str, fields: list[Field], tz: str) -> None:
         return
     except PermissionDenied as exc:
         ui.error(f"Not allowed: {exc}")
+        return
+    except ServerFullError as exc:
+        general.error(escape_md(f"Not enqueued: the server is full. Workers are draining it; try again in "
+                                f"{exc.retry_after_s} s. ({exc})"), icon=":material/error:")
         return
     except EngineError as exc:
         ui.error(exc)
@@ -160,11 +174,10 @@ def render() -> None:
         st.info("Only operators can enqueue jobs.")
         return
     tz = core.tz()
-    names = [q for q in FORMS if q in core.get_engine().table.names]
-    for tab, queue in zip(st.tabs([FORMS[q][0] for q in names]), names):
+    policies = list(core.get_engine().table)
+    for tab, policy in zip(st.tabs([form_title(p.schema, p.name) for p in policies]), policies):
         with tab:
-            title, fields = FORMS[queue]
-            _form(queue, title, fields, tz)
+            _form(policy.name, policy.schema, tz)
 
 
 if __name__ == "__main__":

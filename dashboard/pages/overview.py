@@ -11,11 +11,12 @@ if not __package__:  # executed as a script by Streamlit: make the repository ro
 
 import streamlit as st
 
-from dashboard import core
+from dashboard import core, nav, reports_data
 from dashboard.fmt import escape_md, fmt_pct, fmt_time
 from engine import monitoring
 
 PER_ROW = 2
+OUTBOX_LAG_ALERT_S = 60
 
 
 def _card(m: dict) -> None:
@@ -54,6 +55,24 @@ def _card(m: dict) -> None:
             st.warning(escape_md(alert), icon=":material/warning:")
 
 
+def _outbox() -> None:
+    """The business database's job outbox: rows committed and not yet handed to the queue."""
+    try:
+        lag = reports_data.outbox_lag(reports_data.database_url())
+    except reports_data.ReportsUnavailable as exc:
+        st.caption(escape_md(f"Outbox: {exc}"), help="Jobs the business database has asked for")
+        return
+    with st.container(border=True, key="outbox"):
+        a, b, c = st.columns(3)
+        a.metric("Outbox unsent", lag["unsent"], help="Jobs committed in the business database, not yet enqueued")
+        age = lag["oldest_age_s"]
+        b.metric("Oldest unsent", "–" if age is None else f"{age:.0f} s", help="The relay's lag")
+        c.metric("Outbox refused", lag["refused"], help="Rows the queue refused for good (invalid data)")
+        if age is not None and age > OUTBOX_LAG_ALERT_S:
+            st.warning(f"The outbox relay is {age:.0f} s behind: is `python -m processors.outbox_relay` running?",
+                       icon=":material/warning:")
+
+
 def _live() -> None:
     eng, tz = core.get_engine(), core.tz()
     data = monitoring.get_all_metrics(engine=eng)
@@ -69,6 +88,8 @@ def _live() -> None:
         st.error(f"{len(alerting)} alert(s): " + "; ".join(f"{q}: {a}" for q, a in alerting), icon=":material/error:")
     else:
         st.success("No alerts.", icon=":material/check_circle:")
+    st.page_link(nav.path("pages/alerts.py"), label="Alerts sent and their history", icon=":material/notifications:")
+    _outbox()
     names = list(queues)
     for row in range(0, len(names), PER_ROW):
         cols = st.columns(PER_ROW)

@@ -14,7 +14,7 @@ import streamlit as st
 
 from dashboard import core, nav, ui
 from dashboard.fmt import fmt_time
-from engine import schedules
+from engine import schedule_state as schedules
 
 
 def _row(s: dict, tz: str) -> dict:

@@ -2,6 +2,7 @@
 from .base import Base, Money, UTCDateTime, to_money
 from .credit import CreditAccount, CreditHold, Direction, EntryKind, HoldStatus, LedgerEntry
 from .messages import MessageStatus, OutboundMessage
+from .outbox import OutboxJob
 from .orders import Order, OrderAttempt, OrderStatus, PaymentMethod
 from .parties import Retailer, Wholesaler
 from .reports import DailyReport, Discrepancy, ReconciliationRun
@@ -9,7 +10,7 @@ from .reports import DailyReport, Discrepancy, ReconciliationRun
 __all__ = [
     "Base", "Money", "UTCDateTime", "to_money",
     "CreditAccount", "CreditHold", "Direction", "EntryKind", "HoldStatus", "LedgerEntry",
-    "MessageStatus", "OutboundMessage",
+    "MessageStatus", "OutboundMessage", "OutboxJob",
     "Order", "OrderAttempt", "OrderStatus", "PaymentMethod",
     "Retailer", "Wholesaler",
     "DailyReport", "Discrepancy", "ReconciliationRun",

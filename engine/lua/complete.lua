@@ -1,18 +1,18 @@
 -- Finish a run: only the lease holder may complete it (the reaper may have taken it back).
 -- K (5 keys): active, job, finished, attempts, log
--- A (7 args): member, job_id, result_json, keep_s, run_ms, ended_at_iso, minute-metrics prefix
+-- A (6 args): member, job_id, result_json, keep_s, run_ms, minute-metrics prefix
 local function complete_run(K, A)
   local now = server_now_ms()
   if redis.call('ZREM', K[1], A[1]) == 0 then return 0, now end
   local keep = tonumber(A[4])
   redis.call('HSET', K[2], 'status', 'finished', 'jq_result', A[3], 'jq_ended_ms', now,
-    'ended_at', A[6], 'jq_run_ms', A[5])
+    'ended_at', rq_utc(now), 'jq_run_ms', A[5])
   for k = 2, 5 do
     if k ~= 3 then redis.call('EXPIRE', K[k], keep) end
   end
   redis.call('ZADD', K[3], now / 1000 + keep, A[2])
   local run_ms = tonumber(A[5])
-  add_metrics(A[7], now,
+  add_metrics(A[6], now,
     {'completed', 1, 'run:' .. hist_bucket(run_ms), 1, 'run_ms', math.floor(run_ms)})
   return 1, now
 end

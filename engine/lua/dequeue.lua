@@ -72,7 +72,7 @@ local function dequeue_next(K, A, now)
             local runs = redis.call('HINCRBY', jk, 'jq_runs', 1)
             local wait = now - (tonumber(f[4]) or now)
             if wait < 0 then wait = 0 end
-            redis.call('HSET', jk, 'status', 'started', 'jq_started_ms', now, 'worker_name', token)
+            redis.call('HSET', jk, 'status', 'started', 'jq_started_ms', now, 'started_at', rq_utc(now), 'worker_name', token)
             redis.call('ZADD', rate, now, id .. ':' .. now .. ':' .. runs)
             redis.call('ZADD', active, now + lease, id .. '|' .. token)
             redis.call('HSET', A[5], 'current_job', id)

@@ -26,7 +26,7 @@ if ARGV[4] ~= '' then
   for k = 7 + n_drop, #KEYS do redis.call('ZADD', KEYS[k], now, id) end
 end
 redis.call('HSET', KEYS[4], 'status', 'queued', 'jq_runs', 0, 'jq_ready_ms', now)
-redis.call('HDEL', KEYS[4], 'jq_ended_ms', 'jq_due_ms')
+redis.call('HDEL', KEYS[4], 'jq_ended_ms', 'jq_due_ms', 'started_at', 'ended_at')
 local lists = cjson.decode(ARGV[3])
 redis.call('RPUSH', lists[prio], id)
 redis.call('LPUSH', KEYS[6], '1')

@@ -52,7 +52,7 @@ redis.call('ZADD', KEYS[14], now, sig)
 
 if action == 'retry' then
   local due = now + wait
-  redis.call('HSET', KEYS[2], 'status', 'scheduled', 'jq_due_ms', due)
+  redis.call('HSET', KEYS[2], 'status', 'scheduled', 'jq_due_ms', due, 'ended_at', rq_utc(now))
   redis.call('ZADD', KEYS[3], due / 1000, id)
   add_metrics(prefixes, now, {'failed', 1, 'retried', 1})
   return 1
@@ -64,7 +64,7 @@ local flat = {}
 for k, v in pairs(entry) do flat[#flat + 1] = k; flat[#flat + 1] = tostring(v) end
 redis.call('DEL', KEYS[10])
 redis.call('HSET', KEYS[10], 'dead_ms', now, 'signature', sig, unpack(flat))
-redis.call('HSET', KEYS[2], 'status', 'failed', 'jq_ended_ms', now)
+redis.call('HSET', KEYS[2], 'status', 'failed', 'jq_ended_ms', now, 'ended_at', rq_utc(now))
 for _, k in ipairs({KEYS[2], KEYS[4], KEYS[5]}) do redis.call('PERSIST', k) end
 redis.call('ZADD', KEYS[9], now / 1000 + tonumber(ARGV[6]), id)
 redis.call('ZADD', KEYS[11], now, id)

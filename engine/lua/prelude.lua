@@ -4,6 +4,28 @@ local function server_now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- RQ's utcformat text ('%Y-%m-%dT%H:%M:%S.%fZ') of a time in ms: RQ's tools parse the job hash's
+-- started_at / ended_at and the worker hash's last_heartbeat with it (engine/clock.py ms_to_rq is the
+-- Python twin). Civil date from the day count: H. Hinnant's days-to-civil algorithm.
+local function rq_utc(ms)
+  local s = math.floor(ms / 1000)
+  local days = math.floor(s / 86400)
+  local secs = s - days * 86400
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp + 3
+  if mp >= 10 then m = mp - 9 end
+  local y = yoe + era * 400
+  if m <= 2 then y = y + 1 end
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06dZ', y, m, d, math.floor(secs / 3600),
+    math.floor(secs % 3600 / 60), secs % 60, (ms - s * 1000) * 1000)
+end
+
 local HIST_BASE = __HIST_BASE__
 local MINUTE_TTL = __KEEP_MINUTES_S__
 

@@ -1,10 +1,10 @@
 -- Fold closed minute buckets of one queue into its hour and day buckets, once each.
 -- KEYS: rolled-up marker (string: the last minute folded, in s)
 -- ARGV: minute prefix, hour prefix, day prefix, upto_s (fold minutes that start before it), hour ttl_s,
---       first_s (where to start when there is no marker yet)
+--       first_s (where to start when there is no marker yet), day ttl_s
 -- Returns the number of minutes folded.
 local last = tonumber(redis.call('GET', KEYS[1]) or '') or (tonumber(ARGV[6]) - 60)
-local upto, hour_ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
+local upto, hour_ttl, day_ttl = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[7])
 local folded = 0
 local m = last + 60
 while m + 60 <= upto and folded < 2880 do
@@ -17,6 +17,7 @@ while m + 60 <= upto and folded < 2880 do
       redis.call('HINCRBY', day_key, raw[i], raw[i + 1])
     end
     redis.call('EXPIRE', hour_key, hour_ttl)
+    redis.call('EXPIRE', day_key, day_ttl)
   end
   last = m
   m = m + 60

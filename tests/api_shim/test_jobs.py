@@ -1,6 +1,8 @@
 """Jobs: add (per-queue data schema), details, retry, removal, and their error statuses."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from engine import dead_letters, monitoring
@@ -26,10 +28,11 @@ def test_delayed_and_run_at_jobs_are_scheduled(client):
     later = client.post(f"{J}/vendorFallback", headers=WRITE,
                         json={"data": {"order_id": "ord-1", "failed_wholesaler_id": "w-9"}, "delay_s": 120})
     assert later.status_code == 201 and later.json()["status"] == "scheduled"
+    when = (datetime.now(timezone.utc) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")  # within 366 days
     at = client.post(f"{J}/orderExpiry", headers=WRITE, json={
-        "data": {"order_id": "ord-2", "expires_at": "2099-01-01T00:00:00Z"}, "run_at": "2099-01-01T00:00:00Z"})
+        "data": {"order_id": "ord-2", "expires_at": when}, "run_at": when})
     assert at.status_code == 201
-    assert client.get(at.json()["href"], headers=WRITE).json()["due_at"].startswith("2099-01-01T00:00:00")
+    assert client.get(at.json()["href"], headers=WRITE).json()["due_at"].startswith(when[:19])
 
 
 def test_caller_job_id_is_used_and_a_pending_duplicate_returns_the_same_job(client):
@@ -82,7 +85,7 @@ def test_data_is_checked_by_the_engine_schema_too(client, monkeypatch):
     from engine import helpers
     from engine.errors import ValidationError
 
-    def refuse(queue, data):
+    def refuse(eng, queue, data):
         raise ValidationError("phone", "blocked number")
 
     monkeypatch.setattr(helpers, "validate_data", refuse)

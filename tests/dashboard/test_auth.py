@@ -111,14 +111,6 @@ def test_role_is_read_from_the_store_on_every_run(app, user_table):
     assert "Pause" not in buttons(at)
 
 
-def test_failed_logins_are_throttled_per_user_name(dash, user_table, monkeypatch):
-    monkeypatch.setattr(auth, "MAX_FAILURES", 2)
-    for _ in range(2):
-        login(fresh(user_table), "olga", "wrong-password")
-    at = login(fresh(user_table), "olga", PASSWORDS["olga"])  # right password, but throttled
-    assert "Too many failed log-ins" in texts(at) and auth.SESSION_USER not in at.session_state
-
-
 def test_a_viewer_session_cannot_act_even_when_it_calls_the_operator(app, dash):
     """The server-side check: the Operator is built with the session's role and refuses."""
     def script():

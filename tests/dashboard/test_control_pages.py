@@ -1,7 +1,8 @@
 """Schedules (pause, resume, run now) and Queue controls (pause, resume, rate limit)."""
 from __future__ import annotations
 
-from engine import audit, control, monitoring, schedules
+from engine import audit, control, monitoring
+from engine import schedule_state as schedules
 from tests.dashboard.conftest import buttons, click, no_exception, texts, values
 
 SCHED = "pages/schedules.py"

@@ -6,9 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dashboard.pages import enqueue as enqueue_page
 from engine import audit, monitoring
-from engine.schemas import SCHEMAS
+from processors.table import QUEUES
 from tests.dashboard.conftest import no_exception, page_path, unescape, values
 
 ENQ = "pages/enqueue.py"
@@ -32,9 +31,16 @@ def error_after(at, queue: str, widget_key: str) -> str | None:
     raise AssertionError(f"no widget {widget_key}")
 
 
-def test_forms_cover_every_schema_field():
-    for queue, (_title, fields) in enqueue_page.FORMS.items():
-        assert {f.name for f in fields} == set(SCHEMAS[queue].model_fields), queue
+def test_forms_cover_every_schema_field_with_its_description_and_constraints(app):
+    at = no_exception(app.new(page=ENQ))
+    for policy in QUEUES:
+        keys = {w.key for w in form(at, policy.name) if getattr(w, "key", None)}
+        for name in policy.schema.model_fields:
+            assert {f"enq-{policy.name}-{name}", f"enq-{policy.name}-{name}-date"} & keys, (policy.name, name)
+    message = at.text_area(key="enq-whatsapp-message")
+    assert message.label == "Message" and "the text to send; 1 to 4096 characters" in message.help
+    assert "must match" in at.text_input(key="enq-whatsapp-phone").help
+    assert at.text_input(key="enq-whatsapp-reference").label == "Reference (optional)"
 
 
 def test_one_form_per_job_type(app):
@@ -164,3 +170,22 @@ def test_viewer_cannot_reach_the_enqueue_page(app):
     with pytest.raises(ValueError):
         at.switch_page(page_path(ENQ))
     assert not at.main.form
+
+
+def test_a_full_server_is_said_in_the_form_and_nothing_is_written(app, dash):
+    used = int(dash.conn.info("memory")["used_memory"])
+    dash.conn.config_set("maxmemory", int(used / 0.95))  # used is above the 90 % mark, below maxmemory
+    try:
+        at = app.new(page=ENQ)
+        at.text_input(key="enq-whatsapp-phone").input("+9779800000000")
+        at.text_area(key="enq-whatsapp-message").input("hello")
+        at.text_input(key="enq-whatsapp-job_id").input("full-1")
+        submit(at, "whatsapp")
+        no_exception(at)
+        [message] = [unescape(e.value) for e in form(at, "whatsapp").error]
+        assert message.startswith("Not enqueued: the server is full") and "try again in 5 s" in message
+        assert not dash.conn.exists("rq:job:full-1") and "last_enqueued" not in at.session_state
+    finally:
+        dash.conn.config_set("maxmemory", 0)
+    entry = audit.list_entries(action="enqueue", engine=dash)[0]
+    assert entry["outcome"].startswith("error: server full")

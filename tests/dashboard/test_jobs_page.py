@@ -77,7 +77,7 @@ def test_detail_shows_data_errors_tracebacks_progress_and_log(app, seeded):
     at = no_exception(app.new(page=JOBS, query={"queue": "orderExpiry", "job": dead_id}))
     m = metrics(at)
     assert m["State"] == "dead letter" and m["Runs"] == "3 / 3" and m["Priority"] == "normal"
-    assert at.json[0].value.replace(" ", "").replace("\n", "") == '{"i":0,"order_id":77}'
+    assert at.json[0].value.replace(" ", "").replace("\n", "") == '{"fn":"always_fail","i":0,"order_id":77}'
     codes = [c for c in at.code if c.language == "python"]
     assert len(codes) == 3 and all("RuntimeError: boom for order 77" in c.value for c in codes)
     assert all("Traceback (most recent call last)" in c.value for c in codes)
@@ -128,7 +128,7 @@ def test_bad_links_show_an_error_not_a_crash(app, seeded):
 
 def test_attacker_controlled_data_and_errors_never_reach_markdown(app, dash):
     evil = "**bold** <img src=x onerror=alert(1)> [click](http://evil.example) ![i](http://evil.example/i.png)"
-    job = enqueue(dash, EnqueueRequest("whatsapp", {"note": evil}, func="tests.dashboard.evil.fail"))
+    job = put(dash, "whatsapp", "tests.dashboard.evil.fail", {"note": evil})
     drain(dash, ["whatsapp"])
     assert dead_letters.exists(job.id)
     at = no_exception(app.new(page=JOBS, query={"queue": "whatsapp", "job": job.id}))

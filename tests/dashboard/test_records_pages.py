@@ -64,7 +64,7 @@ def test_daily_report_preview_and_csv(app, domain_db):
     # the download holds the same CSV the job wrote to disk
     stored = reports_data.get_daily_report(domain_db["url"], report["report_id"])
     with open(report["csv_path"], newline="") as fh:
-        assert reports_data.report_csv(stored["figures"]) == fh.read().replace("\r\n", "\n")
+        assert reports_data.report_csv(stored["figures"]) == fh.read()
 
 
 def test_reconciliation_runs_and_their_discrepancies(app, domain_db):

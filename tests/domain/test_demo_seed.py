@@ -1,24 +1,21 @@
+"""The demo data set (domain/seed.py): deterministic, planted discrepancies, every order status, written once."""
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
-from domain.clock import utcnow
 from domain.demo_data import DemoSize
-from domain.demo_jobs import enqueue_demo_jobs
-from domain.jobids import expiry_job_id
 from domain.models import CreditHold, HoldStatus, Order, OrderStatus, Wholesaler
 from domain.reconciliation import reconcile
 from domain.seed import seed
 
-from tests.domain_fixtures import NOW, due_at, fetch_job, fresh, job_ids
+from tests.domain_fixtures import NOW, fresh
 
 SMALL = DemoSize(wholesalers=8, retailers=20, history_days=3, orders_per_day=15, pending_orders=6,
                  overdue_pending_orders=2)
 
 
 def test_reconciliation_finds_exactly_the_deliberately_broken_accounts(settings, db):
-    result = seed(settings, with_jobs=False, now=NOW, size=SMALL)
+    result = seed(settings, now=NOW, size=SMALL)
     with fresh(db) as s:
         summary = reconcile(s, NOW, settings.reconciliation_alert_threshold, settings.support_phone)
     assert sorted(d["account_id"] for d in summary.discrepancies) == result["tampered_accounts"]
@@ -26,7 +23,7 @@ def test_reconciliation_finds_exactly_the_deliberately_broken_accounts(settings,
 
 
 def test_pending_orders_wait_for_a_future_expiry_except_the_overdue_ones(settings, db):
-    seed(settings, with_jobs=False, now=NOW, size=SMALL)
+    seed(settings, now=NOW, size=SMALL)
     with fresh(db) as s:
         pending = s.scalars(select(Order).where(Order.status == OrderStatus.PENDING)).all()
         overdue = [o for o in pending if o.expires_at <= NOW]
@@ -38,58 +35,25 @@ def test_pending_orders_wait_for_a_future_expiry_except_the_overdue_ones(setting
 
 
 def test_seeding_is_deterministic(settings, db, tmp_path):
-    first = seed(settings, with_jobs=False, now=NOW, size=SMALL)
+    first = seed(settings, now=NOW, size=SMALL)
     other = settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'other.sqlite3'}"})
-    assert seed(other, with_jobs=False, now=NOW, size=SMALL) == first
+    assert seed(other, now=NOW, size=SMALL) == first
 
 
 def test_seeding_a_seeded_database_does_nothing_unless_forced(settings, db):
-    seed(settings, with_jobs=False, now=NOW, size=SMALL)
+    seed(settings, now=NOW, size=SMALL)
     with fresh(db) as s:
         s.execute(Wholesaler.__table__.update().values(name="renamed"))
         s.commit()
-    assert seed(settings, with_jobs=False, now=NOW, size=SMALL)["seeded"] is False
+    assert seed(settings, now=NOW, size=SMALL)["seeded"] is False
     with fresh(db) as s:
         assert set(s.scalars(select(Wholesaler.name))) == {"renamed"}
-    assert seed(settings, force=True, with_jobs=False, now=NOW, size=SMALL)["seeded"] is True
+    assert seed(settings, force=True, now=NOW, size=SMALL)["seeded"] is True
     with fresh(db) as s:
         assert "renamed" not in set(s.scalars(select(Wholesaler.name)))
         assert s.scalar(select(func.count()).select_from(Wholesaler)) == SMALL.wholesalers
 
 
-def all_jobs(engine):
-    return {q: job_ids(engine, q) for q in engine.table.names}
-
-
-def test_seeding_enqueues_a_realistic_mix_of_jobs(engine, settings, db):
-    now = utcnow()  # real time: the queue schedules by the server's clock
-    result = seed(settings, now=now, size=SMALL, engine=engine)
-    jobs = all_jobs(engine)
-    assert result["jobs"] == {q: len(ids) for q, ids in jobs.items()}
-    with fresh(db) as s:
-        pending = s.scalars(select(Order).where(Order.status == OrderStatus.PENDING)).all()
-    assert jobs["orderExpiry"] == {expiry_job_id(o.id, o.expires_at) for o in pending}
-    for order in pending:
-        score = due_at(engine, "orderExpiry", expiry_job_id(order.id, order.expires_at))
-        if order.expires_at > now + timedelta(seconds=5):
-            assert score == pytest.approx(order.expires_at.timestamp(), abs=0.01)
-        else:
-            assert score is None  # already due: waiting in line
-    assert len(jobs["vendorFallback"]) == 6 and len(jobs["dailyReports"]) == 1 == len(jobs["creditReconciliation"])
-    assert len(jobs["whatsapp"]) >= 20
-    kwargs = fetch_job(engine, sorted(jobs["whatsapp"])[0]).kwargs
-    assert kwargs["phone"].startswith("+977") and kwargs["message"]
-
-
-def test_enqueueing_the_demo_jobs_again_adds_nothing(engine, settings, db):
-    now = utcnow()
-    seed(settings, now=now, size=SMALL, engine=engine)
-    before = all_jobs(engine)
-    with fresh(db) as s:
-        enqueue_demo_jobs(s, settings, now, engine=engine)
-    assert all_jobs(engine) == before
-
-
 def test_even_a_small_data_set_covers_every_order_status(settings, db):
-    result = seed(settings, with_jobs=False, now=NOW, size=SMALL)
+    result = seed(settings, now=NOW, size=SMALL)
     assert set(result["orders"]) == {s.value for s in OrderStatus}

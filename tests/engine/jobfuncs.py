@@ -1,6 +1,11 @@
-"""Job functions used by the engine tests (run inside real worker processes too)."""
+"""Job functions used by the engine tests (run inside real worker processes too).
+
+The test queue table (tests/conftest.py TEST_TABLE) names `dispatch` as every queue's processor; it
+runs the function of this module (or of another tests.* module) that the job's own `fn` field names.
+"""
 from __future__ import annotations
 
+import importlib
 import os
 import time
 
@@ -101,3 +106,28 @@ def fail_when_cancelled(seconds: float = 10.0, **data):
             raise RuntimeError("stopped half way")
         time.sleep(0.02)
     return {"finished": True}
+def refuse_bad_whatsapp(phone: str, message: str, **data):
+    """A whatsapp stand-in for fix and resend: the original message of tests/engine/test_fix_and_resend.py
+    fails for good, any corrected data is "sent"."""
+    if (phone, message) == ("+9779800000001", "Order 42 confirmed"):
+        raise PermanentError("recipient 12345 is invalid")
+    return {"sent": True, "phone": phone}
+
+
+def fail_first_run(**data):
+    """Fails its job's first run, succeeds on the retry."""
+    ctx = jobctx.current()
+    if ctx is not None and ctx.run == 1:
+        raise RuntimeError("first run fails")
+    return {"ok": True}
+
+
+def dispatch(fn: str = "", **data):
+    """The test queues' registered processor: runs `fn` (a name in this module, or a dotted
+    tests.* path), so a test picks its behaviour by the job's data, never by the payload's function."""
+    if not fn:
+        raise PermanentError("test job without an `fn` field")
+    module, _, name = fn.rpartition(".") if "." in fn else (__name__, "", fn)
+    if not module.startswith("tests."):
+        raise PermanentError(f"fn {fn!r} is not a test function")
+    return getattr(importlib.import_module(module), name)(**data)

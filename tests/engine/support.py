@@ -13,15 +13,19 @@ from typing import Callable, Iterator
 
 from engine.app import Engine
 from engine.enqueue import EnqueueRequest, enqueue
+from processors.table import QUEUE_NAMES
 from engine.worker import Worker
 
 ROOT = Path(__file__).resolve().parents[2]
-FUNCS = "tests.engine.jobfuncs"
+DISPATCH = "tests.engine.jobfuncs.dispatch"
+TEST_TABLE = {q: {"func": DISPATCH} for q in QUEUE_NAMES}  # every queue runs the test dispatcher
 
 
 def put(eng: Engine, queue: str, func: str, data: dict | None = None, **kw):
-    """Enqueue a test function (by short name) on a real queue."""
-    return enqueue(eng, EnqueueRequest(queue, data or {}, func=f"{FUNCS}.{func}", **kw))
+    """Enqueue a job on a real queue whose processor (the test dispatcher) runs the test function
+    `func` (a short name in tests/engine/jobfuncs.py, or a dotted tests.* path)."""
+    assert eng.table[queue].func == DISPATCH, "this engine's table does not run test functions"
+    return enqueue(eng, EnqueueRequest(queue, {"fn": func, **(data or {})}, **kw))
 
 
 def wait_until(condition: Callable[[], object], timeout_s: float = 10.0, interval_s: float = 0.02):
@@ -54,7 +58,7 @@ def worker_env(eng: Engine) -> dict[str, str]:
     return {**os.environ, "REDIS_URL": s.redis_url or "", "DELAY_SCALE": str(s.delay_scale),
             "RATE_WINDOW_MS": str(s.rate_window_ms), "LEASE_MS": str(s.lease_ms),
             "REAP_INTERVAL_MS": str(s.reap_interval_ms), "QUEUE_OVERRIDES": json.dumps(s.queue_overrides),
-            "PYTHONPATH": str(ROOT)}
+            "ENGINE_HOOKS": s.engine_hooks or "", "PYTHONPATH": str(ROOT)}
 
 
 def spawn_worker(eng: Engine, queues: list[str], *extra: str) -> subprocess.Popen:

@@ -111,7 +111,7 @@ def test_every_cancel_is_audited_and_a_viewer_is_refused(engine):
     with pytest.raises(ConflictError):
         Operator(engine, Actor("ann", "dashboard"), role="operator").cancel("whatsapp", job.id)
     entries = audit.list_entries(action="cancel", engine=engine)
-    assert [(e["actor"], e["outcome"][:5]) for e in entries] == [("ann", "error"), ("vic", "denie"), ("ann", "ok")]
+    assert [(e["actor"], e["outcome"][:5]) for e in entries] == [("ann", "confl"), ("vic", "denie"), ("ann", "ok")]
     assert entries[-1]["details"] == {"outcome": "cancelled"} and entries[-1]["target"] == job.id
 
 

@@ -1,58 +1,87 @@
+"""The queue table machinery: policies validate themselves, tables are built from any rows, overrides apply."""
 import pytest
+from pydantic import BaseModel
 
+from engine.app import table_from_settings
 from engine.errors import ConfigError, UnknownQueueError
-from engine.queues import QUEUE_NAMES, QueuePolicy, QueueTable
-
-EXPECTED = {
-    # queue: (concurrency, retries, backoff, waits in s, rate per minute)
-    "whatsapp": (5, 3, "exponential", [2, 4, 8], 100),
-    "orderExpiry": (3, 2, "fixed", [5, 5], 50),
-    "vendorFallback": (2, 3, "exponential", [3, 6, 12], 20),
-    "dailyReports": (1, 2, "fixed", [10, 10], 10),
-    "creditReconciliation": (2, 3, "exponential", [5, 10, 20], 30),
-}
+from engine.queues import QueuePolicy, QueueTable
+from engine.settings import Settings
 
 
-def test_queue_names_are_the_five_public_names():
-    assert QUEUE_NAMES == tuple(EXPECTED)
+class Ping(BaseModel):
+    text: str
 
 
-@pytest.mark.parametrize("name", list(EXPECTED))
-def test_each_queue_policy_matches_the_design_document(name):
-    policy = QueueTable.build()[name]
-    concurrency, retries, backoff, waits, rate = EXPECTED[name]
-    assert policy.concurrency == concurrency
-    assert policy.retries == retries and policy.max_runs == retries + 1
-    assert policy.backoff == backoff
-    assert [policy.wait_s(n) for n in range(1, retries + 1)] == waits
-    assert policy.rate_limit_per_min == rate
-    assert policy.keep_completed_s == 86400 and policy.keep_failed_s == 7 * 86400
-    assert policy.jitter is False
+ROWS = (
+    QueuePolicy("ping", "tests.engine.jobfuncs.noop", 2, 3, "exponential", 2.0, 100, schema=Ping),
+    QueuePolicy("pong", "tests.engine.jobfuncs.noop", 1, 1, "fixed", 5.0, 10, schema=Ping),
+)
 
 
 def test_overrides_change_one_setting_and_keep_the_rest():
-    table = QueueTable.build({"whatsapp": {"timeout_s": 90, "concurrency": 8}})
-    assert table["whatsapp"].timeout_s == 90 and table["whatsapp"].concurrency == 8
-    assert table["whatsapp"].retries == 3
+    table = QueueTable.build(ROWS, {"ping": {"timeout_s": 90, "concurrency": 8}})
+    assert table["ping"].timeout_s == 90 and table["ping"].concurrency == 8
+    assert table["ping"].retries == 3 and table["ping"].schema is Ping
+    assert table.names == ["ping", "pong"]
+
+
+def test_a_table_can_be_built_from_another_table():
+    assert QueueTable.build(QueueTable.build(ROWS)).names == ["ping", "pong"]
 
 
 @pytest.mark.parametrize("overrides, message", [
-    ({"whatsapp": {"concurrency": 0}}, "concurrency"),
-    ({"whatsapp": {"retries": -1}}, "retries"),
-    ({"whatsapp": {"backoff": "linear"}}, "backoff"),
-    ({"whatsapp": {"colour": "red"}}, "unknown setting"),
+    ({"ping": {"concurrency": 0}}, "concurrency"),
+    ({"ping": {"retries": -1}}, "retries"),
+    ({"ping": {"backoff": "linear"}}, "backoff"),
+    ({"ping": {"colour": "red"}}, "unknown setting"),
+    ({"ping": {"schema": "dict"}}, "unknown setting"),
     ({"sms": {"concurrency": 1}}, "unknown queue"),
 ])
 def test_bad_configuration_is_rejected_when_the_table_is_built(overrides, message):
     with pytest.raises(ConfigError, match=message):
-        QueueTable.build(overrides)
+        QueueTable.build(ROWS, overrides)
+
+
+@pytest.mark.parametrize("rows, message", [
+    ((), "no queues"),
+    ((ROWS[0], ROWS[0]), "more than once"),
+    (({"name": "ping"},), "must be QueuePolicy"),
+])
+def test_bad_tables_are_rejected(rows, message):
+    with pytest.raises(ConfigError, match=message):
+        QueueTable.build(rows)
 
 
 def test_unknown_queue_lookup_is_a_clear_error_not_a_key_error():
     with pytest.raises(UnknownQueueError):
-        QueueTable.build()["sms"]
+        QueueTable.build(ROWS)["sms"]
 
 
-def test_policy_validates_itself():
-    with pytest.raises(ConfigError):
-        QueuePolicy("x", "f", 1, 1, "fixed", 0, 10)
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(backoff_base_s=0), "backoff_base_s"),
+    (dict(schema=None), "schema must be a pydantic model"),
+    (dict(schema=dict), "schema must be a pydantic model"),
+    (dict(name="bad name"), "name must be"),
+    (dict(func="noop"), "dotted path"),
+])
+def test_policy_validates_itself(kwargs, message):
+    values = dict(name="x", func="m.f", concurrency=1, retries=1, backoff="fixed", backoff_base_s=1,
+                  rate_limit_per_min=10, schema=Ping) | kwargs
+    with pytest.raises(ConfigError, match=message):
+        QueuePolicy(**values)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("no_colon", "module:attribute"),
+    ("no_such_module_xyz:QUEUES", "cannot import"),
+    ("tests.engine.test_queues:NOPE", "no attribute"),
+])
+def test_engine_queues_that_do_not_load_are_a_config_error(spec, message):
+    with pytest.raises(ConfigError, match=message):
+        table_from_settings(Settings(engine_queues=spec))
+
+
+def test_engine_queues_names_the_table_to_load():
+    table = table_from_settings(Settings(engine_queues="tests.engine.test_queues:ROWS",
+                                         queue_overrides={"pong": {"retries": 4}}))
+    assert table.names == ["ping", "pong"] and table["pong"].retries == 4

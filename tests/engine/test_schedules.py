@@ -27,8 +27,16 @@ from engine import scheduler as scheduler_mod
 from engine.app import Engine
 from engine.errors import ConfigError, ConflictError, NotFoundError
 from engine.scheduler import Scheduler, main, tick
-from engine.schedules import (DEFAULT_SCHEDULES, Schedule, build_schedules, list_schedules, pause_schedule,
-                              resume_schedule, run_now, schedules_for)
+from engine import schedules as schedules_mod
+from engine.schedule_state import list_schedules, pause_schedule, resume_schedule, run_now
+from engine.schedules import Schedule, schedules_for
+from processors.schedules import SCHEDULES
+from processors.table import QUEUE_NAMES
+
+
+def build_schedules(overrides=None, *, base=SCHEDULES, queues=QUEUE_NAMES, **kw):
+    """The machinery exercised on the platform's schedule table (the engine has none of its own)."""
+    return schedules_mod.build_schedules(overrides, base=base, queues=queues, **kw)
 
 UTC = timezone.utc
 BASE = datetime(2031, 3, 4, 10, 0, 0, tzinfo=UTC)  # a Tuesday, safely in the future
@@ -103,7 +111,7 @@ def test_overrides_change_cron_tz_enabled_and_catch_up():
     report = built["daily-report"]
     assert (report.cron, report.tz, report.enabled, report.catch_up) == ("30 1 * * *", "Europe/Berlin", False, False)
     assert built["credit-reconciliation"].tz == "Asia/Kathmandu"
-    assert DEFAULT_SCHEDULES[0].cron == "15 0 * * *"  # the declarative table itself is untouched
+    assert SCHEDULES[0].cron == "15 0 * * *"  # the declarative table itself is untouched
 
 
 @pytest.mark.parametrize("overrides, default_tz, message", [
@@ -124,7 +132,7 @@ def test_bad_configuration_is_a_config_error(overrides, default_tz, message):
 
 def test_unknown_queue_or_bad_call_target_is_a_config_error():
     with pytest.raises(ConfigError, match="unknown queue 'reports'"):
-        Schedule("weekly", "0 0 * * 1", "job", "reports", tz="UTC")
+        build_schedules(base=[Schedule("weekly", "0 0 * * 1", "job", "reports", tz="UTC")])
     with pytest.raises(ConfigError, match="dotted path"):
         Schedule("weekly", "0 0 * * 1", "call", "sweep", tz="UTC")
     with pytest.raises(ConfigError, match="unknown queue"):
@@ -547,7 +555,7 @@ def test_loop_survives_connection_errors_and_reaps_on_its_interval(engine, monke
         return real_tick(eng, schedules, now)
 
     monkeypatch.setattr(scheduler_mod, "tick", flaky_tick)
-    monkeypatch.setattr(scheduler_mod, "maintain", lambda eng, hooks, name: reaps.append(name) or 0)
+    monkeypatch.setattr(scheduler_mod, "maintain", lambda eng, hooks, name, oom=None: reaps.append(name) or 0)
     loop = Scheduler(engine, build_schedules(), interval_s=0.01, retry_s=0.01, clock=lambda: BASE)
     assert loop.run() == 0
     assert len(passes) == 3 and loop.passes == 2

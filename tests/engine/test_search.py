@@ -1,9 +1,12 @@
 """Search by business key, job-id prefix and error words; the index follows jobs and goes with them."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
-from engine import dead_letters, helpers, keys, search_index
+from engine import dead_letters, keys, search_index
+from processors import helpers
 from engine.errors import ValidationError
 from engine.search import SearchFilter, count, search
 
@@ -40,9 +43,8 @@ def order_42(engine):
         wait_until(lambda: dead_letters.exists(made["dead"], engine=engine)
                    and engine.conn.hget(keys.job(made["finished"]), "status") == b"finished")
     made["waiting"] = put(engine, "whatsapp", "ok", {"phone": "+9779800000042", "message": "m", "order_id": "42"}).id
-    made["scheduled"] = helpers.add_order_expiry_job(
-        "42", __import__("datetime").datetime(2099, 1, 1, tzinfo=__import__("datetime").timezone.utc),
-        engine=engine).id
+    in_a_month = datetime.now(timezone.utc) + timedelta(days=30)  # due later than the test: stays scheduled
+    made["scheduled"] = helpers.add_order_expiry_job("42", in_a_month, engine=engine).id
     made["noise"] = noise
     return made
 

@@ -52,8 +52,8 @@ def test_final_failure_moves_job_to_dead_letter_with_every_error_and_no_ttl(engi
         wait_until(lambda: dead_letters.exists(job.id), timeout_s=10)
     entry = dead_letters.get_entry(job.id)
     assert entry["queue"] == "orderExpiry" and entry["runs"] == 3  # 1 run + 2 retries
-    assert entry["data"] == {"order_id": 9}
-    assert entry["job_type"].endswith("always_fail")
+    assert entry["data"] == {"fn": "always_fail", "order_id": 9}
+    assert entry["job_type"] == "tests.engine.jobfuncs.dispatch"
     assert [e["run"] for e in entry["errors"]] == [1, 2, 3]
     assert all(e["type"] == "RuntimeError" and "Traceback" in e["traceback"] and e["worker"] for e in entry["errors"])
     assert entry["enqueued_at"] and entry["dead_lettered_at"]

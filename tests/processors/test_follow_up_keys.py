@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from domain.models import OutboxJob
 from engine.search import SearchFilter, search
 from processors import order_expiry, vendor_fallback
 
-from tests.domain_fixtures import NOW, fetch_job, make_order
+from tests.domain_fixtures import NOW, fetch_job, fresh, make_order
 
 
 def by_order(engine, order_id):
@@ -34,3 +35,13 @@ def test_the_expiry_notice_is_found_by_order_and_retailer(engine, settings, sess
     assert notice_id in by_order(engine, order.id)
     assert notice_id in {i["id"] for i in search(SearchFilter(retailer_id=str(world.retailer.id)),
                                                  engine=engine)["items"]}
+
+
+def test_the_outbox_row_of_a_notice_carries_its_keys(engine, settings, session, world, db):
+    order = make_order(session, world)
+    order_expiry.run(str(order.id), order.expires_at.isoformat(), settings=settings, now=order.expires_at)
+    with fresh(db) as s:
+        row = s.get(OutboxJob, f"expiry-notice-{order.id}")
+        assert row.sent_at is not None  # relayed at once (send_now)
+        assert {k: row.data.get(k) for k in ("order_id", "retailer_id")} == {
+            "order_id": str(order.id), "retailer_id": str(world.retailer.id)}

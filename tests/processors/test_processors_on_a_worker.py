@@ -7,7 +7,8 @@ from sqlalchemy import select
 from domain.clock import utcnow
 from domain.models import DailyReport, MessageStatus, Order, OrderStatus, OutboundMessage
 from domain.settings import get_settings
-from engine import helpers, keys
+from engine import keys
+from processors import helpers
 from engine.worker import Worker
 from processors import daily_reports
 

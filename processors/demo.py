@@ -1,25 +1,48 @@
-"""The demo's queue traffic: what a live system would have in line right after the demo data was written."""
+"""The demo: the data set (domain/seed.py) and the queue traffic a live system would have in line right after it
+was written. `python -m processors seed` (run by `make run`) does both, once."""
 from __future__ import annotations
 
 import random
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import helpers
-from engine.app import Engine
+from engine.app import Engine, resolve
 
-from . import notices
-from .jobids import daily_report_job_id, expiry_job_id, fallback_job_id
-from .models import CreditAccount, Order, OrderStatus, Retailer, Wholesaler
-from .settings import DomainSettings
+from domain import notices
+from domain.clock import utcnow
+from domain.db import session_scope
+from domain.demo_data import DemoSize
+from domain.jobids import daily_report_job_id, expiry_job_id, fallback_job_id
+from domain.models import CreditAccount, Order, OrderStatus, Retailer, Wholesaler
+from domain.seed import seed
+from domain.settings import DomainSettings
+
+from . import helpers
 
 SEED = 20240602
 FALLBACK_JOBS = 6
 PROMO_RECIPIENTS = 20
+
+
+def seed_demo(settings: DomainSettings, *, force: bool = False, with_jobs: bool = True, engine: Engine | None = None,
+              now: datetime | None = None, size: DemoSize | None = None) -> dict[str, Any]:
+    """Write the demo data set (see domain.seed.seed) and enqueue its jobs, once.
+
+    The queue connection is checked before any data is written, so a missing server cannot
+    leave data without jobs.
+    """
+    now = now or utcnow()
+    queue_engine = resolve(engine) if with_jobs else None  # connects (and fails) before anything is written
+    result = seed(settings, force=force, now=now, size=size)
+    if result["seeded"] and queue_engine is not None:
+        with session_scope(settings.database_url) as session:
+            result["jobs"] = enqueue_demo_jobs(session, settings, now, engine=queue_engine)
+    return result
 
 
 def enqueue_demo_jobs(session: Session, settings: DomainSettings, now: datetime, *, engine: Engine | None = None,
@@ -60,7 +83,8 @@ def _whatsapp_traffic(session: Session, pending: list[Order], rng: random.Random
                 f"is still waiting for your confirmation.")
         helpers.add_whatsapp_message(wholesaler.phone, text, priority="high", reference=str(order.id),
                                      order_id=str(order.id), retailer_id=str(order.retailer_id),
-                                     wholesaler_id=str(wholesaler.id), job_id=f"demo-reminder-{order.id}-{wholesaler.id}", engine=engine)
+                                     wholesaler_id=str(wholesaler.id), job_id=f"demo-reminder-{order.id}-{wholesaler.id}",
+                                     engine=engine)
         sent += 1
     accounts = session.execute(select(CreditAccount, Retailer).join(Retailer, CreditAccount.retailer_id == Retailer.id)
                                .order_by(CreditAccount.id)).all()
@@ -68,12 +92,14 @@ def _whatsapp_traffic(session: Session, pending: list[Order], rng: random.Random
         text = (f"Namaste {retailer.name}, your credit balance is {notices.money(account.balance)} of your "
                 f"{notices.money(account.credit_limit)} limit. Please arrange a payment to keep ordering on credit.")
         helpers.add_whatsapp_message(retailer.phone, text, reference=f"account-{account.id}",
-                                     retailer_id=str(retailer.id), account_id=str(account.id), job_id=f"demo-credit-{account.id}-{now.date().isoformat()}", engine=engine)
+                                     retailer_id=str(retailer.id), account_id=str(account.id),
+                                     job_id=f"demo-credit-{account.id}-{now.date().isoformat()}", engine=engine)
         sent += 1
     retailers = list(session.scalars(select(Retailer).order_by(Retailer.id)))
     for retailer in rng.sample(retailers, min(PROMO_RECIPIENTS, len(retailers))):
         text = f"Namaste {retailer.name}! Dashain stock is in: order rice, oil and sugar today for next-day delivery."
         helpers.add_whatsapp_message(retailer.phone, text, priority="low", delay=rng.randint(0, 600),
-                                     retailer_id=str(retailer.id), job_id=f"demo-promo-{retailer.id}-{now.date().isoformat()}", engine=engine)
+                                     retailer_id=str(retailer.id),
+                                     job_id=f"demo-promo-{retailer.id}-{now.date().isoformat()}", engine=engine)
         sent += 1
     return sent

@@ -4,8 +4,15 @@ import pytest
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from engine import helpers, keys
+from engine import keys
+from processors import helpers
 from engine.errors import UnknownQueueError, ValidationError
+
+
+@pytest.fixture
+def engine(processors_engine):
+    """The helpers enqueue for the platform's real processors."""
+    return processors_engine
 
 
 def test_whatsapp_helper_enqueues_a_json_job_on_the_normal_list(engine):

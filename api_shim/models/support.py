@@ -7,7 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from engine.schemas import SAFE_ID_PATTERN
 
-from .models import NOT_BLANK, Open, QueueName, StrictModel
+from .requests import NOT_BLANK, QueueName, StrictModel
+from .responses import Open
 
 
 KEY_VALUE_PATTERN = SAFE_ID_PATTERN

@@ -1,0 +1,1 @@
+"""The soak scenario library: processes, the job plan and producer, faults, ticks, the outbox, checks, report."""

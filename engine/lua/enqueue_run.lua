@@ -1,0 +1,1 @@
+return enqueue_job(KEYS, ARGV)
