@@ -71,7 +71,8 @@ def main() -> None:
             st.navigation(_pages(list(nav.PAGES)), position="hidden")
             auth.login_form()
             return
-        page = st.navigation(_pages(nav.visible(user.can_write)))
+        # expanded: every page's link stays visible (the support pages took the list past Streamlit's fold)
+        page = st.navigation(_pages(nav.visible(user.can_write)), expanded=True)
         if st.session_state.get("_page") != page.url_path:  # a confirmation asked on another page lapses
             st.session_state["_page"] = page.url_path
             ui.forget_confirmation()

@@ -177,7 +177,7 @@ def _retry_args(eng: Engine, entry_id: str, queue: str) -> tuple[list[str], list
 def current_data(entry_id: str, *, engine: Engine | None = None) -> dict[str, Any]:
     """The data the entry's job would run with now (before any edit)."""
     eng = resolve(engine)
-    payload = eng.conn.hget(keys.job(entry_id), "data")
+    payload = eng.conn.hget(keys.job(entry_id), keys.JobField.DATA)
     if payload is not None:
         return decode_payload(payload)
     raw = eng.conn.hget(keys.dlq_entry(entry_id), "data")
@@ -194,7 +194,7 @@ def _edit(eng: Engine, entry_id: str, queue: str, data: Any, script_keys: list[s
     except ValidationError as exc:
         field = exc.field if exc.field == "data" else f"data.{exc.field}"
         raise ValidationError(field, exc.message) from None
-    payload = eng.conn.hget(keys.job(entry_id), "data")
+    payload = eng.conn.hget(keys.job(entry_id), keys.JobField.DATA)
     if payload is None:
         raise ConflictError(f"job record {entry_id!r} is gone; delete the entry instead")
     func, instance, job_args, old = _payload_parts(payload)

@@ -17,6 +17,7 @@ from .errors import NotFoundError
 from .schemas import check_job_id
 from .search import KEY_PARAMS, SearchFilter, iter_matches
 
+F = keys.JobField
 AUDIT_SCAN_MAX = 20_000
 _AUDIT_EVENTS = {"retry": "retried", "dead_letter_retry": "retried", "cancel": "cancel_requested",
                  "delete": "deleted", "dead_letter_delete": "deleted"}
@@ -47,14 +48,14 @@ def _read(eng: Engine, job_ids: list[str]) -> list[tuple[dict, list[bytes], dict
 
 
 def _job_events(job_id: str, raw: dict, attempts: list[bytes], entry: dict) -> list[dict[str, Any]]:
-    f = {k.decode(): v.decode(errors="replace") for k, v in raw.items() if k != b"data"}
+    f = {k.decode(): v.decode(errors="replace") for k, v in raw.items() if k != F.DATA.encode()}
     e = {k.decode(): v.decode(errors="replace") for k, v in entry.items()}
-    queue = f.get("origin") or e.get("queue", "")
-    status = f.get("status", "failed" if e else "")
+    queue = f.get(F.ORIGIN) or e.get("queue", "")
+    status = f.get(F.STATUS, "failed" if e else "")
     events = []
-    enq = _rq_time_ms(f.get("enqueued_at") or e.get("enqueued_at"))
+    enq = _rq_time_ms(f.get(F.ENQUEUED_AT) or e.get("enqueued_at"))
     if enq is not None:
-        events.append(_event(enq, "enqueued", queue, job_id, detail=f"priority {f.get('jq_priority', 'normal')}"))
+        events.append(_event(enq, "enqueued", queue, job_id, detail=f"priority {f.get(F.PRIORITY, 'normal')}"))
     errors = [json.loads(a) for a in attempts]
     for n, err in enumerate(errors):
         at = int(float(err.get("time") or 0) * 1000)
@@ -65,24 +66,24 @@ def _job_events(job_id: str, raw: dict, attempts: list[bytes], entry: dict) -> l
                              f"{err.get('type', '')}: {err.get('message', '')}"))
         last = n == len(errors) - 1
         run = int(err.get("run") or 0)
-        later_run = int(errors[n + 1].get("run") or 0) > run if not last else int(f.get("jq_runs") or 0) > run
+        later_run = int(errors[n + 1].get("run") or 0) > run if not last else int(f.get(F.RUNS) or 0) > run
         if later_run or (last and status == "scheduled"):
             events.append(_event(at, "retry_scheduled", queue, job_id, err.get("run"),
                                  f"run {int(err.get('run') or 0) + 1} to follow"))
-    if f.get("jq_started_ms"):
-        events.append(_event(int(f["jq_started_ms"]), "started", queue, job_id, int(f.get("jq_runs") or 0),
-                             f"worker {f.get('worker_name', '')}".strip()))
-    if status == "finished" and f.get("jq_ended_ms"):
-        events.append(_event(int(f["jq_ended_ms"]), "completed", queue, job_id, int(f.get("jq_runs") or 0),
-                             (f.get("jq_result") or "")[:300]))
+    if f.get(F.STARTED_MS):
+        events.append(_event(int(f[F.STARTED_MS]), "started", queue, job_id, int(f.get(F.RUNS) or 0),
+                             f"worker {f.get(F.WORKER_NAME, '')}".strip()))
+    if status == "finished" and f.get(F.ENDED_MS):
+        events.append(_event(int(f[F.ENDED_MS]), "completed", queue, job_id, int(f.get(F.RUNS) or 0),
+                             (f.get(F.RESULT) or "")[:300]))
     if status == "canceled" and not any(x.get("type") == "JobCancelled" for x in errors):
-        events.append(_event(int(f.get("jq_ended_ms") or f.get(keys.CANCEL_REQUESTED_MS) or 0), "cancelled", queue,
+        events.append(_event(int(f.get(F.ENDED_MS) or f.get(F.CANCEL_MS) or 0), "cancelled", queue,
                              job_id, detail="before it ran"))
     if e.get("dead_ms"):
         events.append(_event(int(e["dead_ms"]), "dead_lettered", queue, job_id, int(e.get("runs") or 0),
                              f"{e.get('error_type', '')}: {e.get('error_message', '')}"))
-    elif f.get(keys.LAST_DEAD_MS):
-        events.append(_event(int(f[keys.LAST_DEAD_MS]), "dead_lettered", queue, job_id,
+    elif f.get(F.DEAD_MS):
+        events.append(_event(int(f[F.DEAD_MS]), "dead_lettered", queue, job_id,
                              detail="later retried by an operator"))
     return events
 

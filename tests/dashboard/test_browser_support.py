@@ -17,7 +17,8 @@ import pytest
 
 from domain.db import dispose_engines, engine_for, session_factory
 from domain.settings import get_settings
-from engine import audit, dead_letters, helpers, monitoring
+from engine import audit, dead_letters, monitoring
+from processors import helpers
 from tests.dashboard.conftest import PASSWORDS, ROOT
 from tests.dashboard.test_browser import ARTIFACTS, CHROMIUM_ARGS, ensure_chromium, free_port, wait_for_http
 from tests.domain_fixtures import build_world, error_reply, make_order
@@ -28,7 +29,7 @@ UNDELIVERABLE = "Message Undeliverable."
 
 
 @pytest.fixture
-def support_live(dash, redis_url, user_table, tmp_path, monkeypatch, cloud_api):
+def support_live(dash, redis_url, user_table, tmp_path, monkeypatch, cloud_api, engine_factory):
     """The dashboard and a whatsapp worker (cloud provider at the local API) over one domain database."""
     chromium = ensure_chromium()
     url = f"sqlite:///{tmp_path / 'domain.sqlite3'}"
@@ -43,7 +44,8 @@ def support_live(dash, redis_url, user_table, tmp_path, monkeypatch, cloud_api):
     order = make_order(session, world)
     session.close()
     cloud_api.replies = [error_reply(400, 131026, UNDELIVERABLE, err_type="OAuthException")]
-    worker = spawn_worker(dash, ["whatsapp"])
+    real = engine_factory(real_processors=True)  # the worker runs the platform's whatsapp processor
+    worker = spawn_worker(real, ["whatsapp"])
     port = free_port()
     log = tmp_path / "streamlit.log"
     app_env = {**os.environ, "REDIS_URL": redis_url, "DASHBOARD_USERS": json.dumps({"olga": user_table["olga"]}),
@@ -54,7 +56,7 @@ def support_live(dash, redis_url, user_table, tmp_path, monkeypatch, cloud_api):
                                stderr=subprocess.STDOUT)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/_stcore/health", 60, app, log)
-        yield {"url": f"http://127.0.0.1:{port}", "chromium": chromium, "engine": dash, "world": world,
+        yield {"url": f"http://127.0.0.1:{port}", "chromium": chromium, "engine": real, "world": world,
                "order": order, "api": cloud_api}
     finally:
         for proc in (app, worker):

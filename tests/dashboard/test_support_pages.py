@@ -9,8 +9,8 @@ import pytest
 
 from domain.db import dispose_engines, engine_for, session_factory
 from domain.settings import get_settings
-from engine import audit, dead_letters, helpers, monitoring
-from engine.enqueue import EnqueueRequest, enqueue
+from engine import audit, dead_letters, monitoring
+from processors import helpers
 from tests.dashboard.conftest import (buttons, click, confirm, drain, markdown_text, metrics, no_exception, texts,
                                       unescape, values)
 from tests.domain_fixtures import build_world, error_reply, make_order
@@ -23,7 +23,7 @@ UNDELIVERABLE = "Message Undeliverable."
 
 
 @pytest.fixture
-def desk(dash, tmp_path, monkeypatch, cloud_api):
+def desk(dash, engine_factory, tmp_path, monkeypatch, cloud_api):
     """A retailer's order whose WhatsApp message the provider refused (invalid recipient), one that went out,
     and a message about another order; the whatsapp processor ran for real against the local Cloud API."""
     url = f"sqlite:///{tmp_path / 'support.sqlite3'}"
@@ -37,7 +37,7 @@ def desk(dash, tmp_path, monkeypatch, cloud_api):
     world = build_world(session)
     order, other = make_order(session, world), make_order(session, world, total="90.00")
     session.close()
-    eng = dash
+    eng = engine_factory(real_processors=True)  # the platform's whatsapp processor, as the dashboard's table
     cloud_api.replies = [error_reply(400, 131026, UNDELIVERABLE)]
     keys = {"reference": str(order.id), "order_id": str(order.id), "retailer_id": str(world.retailer.id)}
     failed = helpers.add_whatsapp_message(WRONG_PHONE, f"Order {order.id} is placed", engine=eng, **keys)
@@ -91,8 +91,8 @@ def test_selecting_an_event_opens_the_jobs_page(app, desk):
     assert (at.query_params["queue"], at.query_params["job"]) == ("whatsapp", desk.failed)
 
 
-def test_an_order_unknown_to_the_domain_still_shows_its_jobs_and_bad_ids_are_refused(app, desk):
-    ghost = put(desk.engine, "orderExpiry", "ok", {"order_id": "98765"}).id
+def test_an_order_unknown_to_the_domain_still_shows_its_jobs_and_bad_ids_are_refused(app, desk, dash):
+    ghost = put(dash, "orderExpiry", "ok", {"order_id": "98765"}).id
     at = no_exception(app.new(page=ORDER, query={"order": "98765"}))
     assert "Order 98765 is not in the domain store" in texts(at)
     assert (ghost, "enqueued") in _events(at)
@@ -267,8 +267,7 @@ def test_edit_and_retry_shows_the_error_beside_the_field_then_resends_with_the_n
 
 
 def test_dead_letter_page_edit_and_retry_as_json(app, dash):
-    dead = enqueue(dash, EnqueueRequest("whatsapp", {"phone": "+9779800000000", "message": "m", "i": 1},
-                                        func="tests.engine.jobfuncs.permanent"))
+    dead = put(dash, "whatsapp", "permanent", {"phone": "+9779800000000", "message": "m", "i": 1})
     wait_until(lambda: (drain(dash, ["whatsapp"]), dead_letters.exists(dead.id, engine=dash))[1], timeout_s=20)
     at = no_exception(app.new(page=DEAD))
     area = next(t for t in at.text_area if t.label == "Job data (JSON)")  # "i" is not in the schema
@@ -296,7 +295,7 @@ def test_viewer_sees_no_cancel_no_edit_and_no_bulk_actions(app, desk):
 
 def test_hostile_job_data_and_errors_never_reach_markdown(app, dash):
     evil = "**bold** <img src=x onerror=alert(1)> [click](http://evil.example) ![i](http://evil.example/i.png)"
-    job = enqueue(dash, EnqueueRequest("whatsapp", {"note": evil, "order_id": "666"}, func="tests.dashboard.evil.fail"))
+    job = put(dash, "whatsapp", "tests.dashboard.evil.fail", {"note": evil, "order_id": "666"})
     wait_until(lambda: (drain(dash, ["whatsapp"]), dead_letters.exists(job.id, engine=dash))[1], timeout_s=20)
     for page, query in ((ORDER, {"order": "666"}), (SEARCH, {"order_id": "666"}), (SEARCH, {"q": "evil"})):
         at = no_exception(app.new(page=page, query=query))
