@@ -16,7 +16,8 @@ from engine.settings import Settings
 from .middleware import BodyLimitMiddleware, BudgetMiddleware
 from .errors import install_error_handlers
 from .openapi import install_openapi
-from .routers import alerts, audit, dead_letters, failed, failure_groups, health, history, jobs, metrics, queues
+from .routers import (alerts, audit, dead_letters, failed, failure_groups, health, history, jobs, metrics, queues,
+                      search)
 from .settings import ApiKey, ApiSettings, Keyring, build_keyring
 
 log = logging.getLogger("api_shim")
@@ -49,7 +50,8 @@ def create_app(engine: Engine | None = None, api_keys: str | Sequence[ApiKey] | 
     app.state.engine = engine
     app.state.keyring = keyring
     install_error_handlers(app)
-    for module in (metrics, history, jobs, failed, dead_letters, queues, failure_groups, audit, alerts, health):
+    for module in (metrics, history, jobs, failed, dead_letters, queues, failure_groups, audit, alerts, search,
+                   health):
         if module is jobs:
             app.include_router(jobs.add_job_router(engine.table))
         app.include_router(module.router)

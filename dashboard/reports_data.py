@@ -1,4 +1,4 @@
-"""Read-only access to the domain database for the Reports page: daily reports and reconciliation runs.
+"""Read-only access to the domain database: daily reports, reconciliation runs, and read() for the support views.
 
 The dashboard never writes here and never creates tables: a missing database or table is reported
 as ReportsUnavailable. No Streamlit import (the functions are tested directly).
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.engine import make_url
@@ -124,6 +124,9 @@ def discrepancies(url: str, run_id: int) -> list[dict[str, Any]]:
     return _read(url, read)
 
 
+def read(fn: Callable[[Session], Any]) -> Any:
+    """Run `fn(session)` on the domain database (DATABASE_URL), read only; ReportsUnavailable when it cannot."""
+    return _read(database_url(), fn)
 def outbox_lag(url: str) -> dict[str, Any]:
     """The job outbox's lag for the Overview page: unsent rows, the oldest one's age (s), refused rows."""
     from domain.clock import utcnow

@@ -16,7 +16,7 @@ import streamlit as st
 
 from engine.errors import ServerUnavailableError
 
-from . import auth, core, nav, ui
+from . import auth, core, nav, search_box, ui
 from .fmt import escape_md, zone_names
 
 HERE = Path(__file__).resolve().parent
@@ -51,6 +51,7 @@ def _pages(specs: list[nav.PageSpec]) -> dict[str, list]:
 def _sidebar(user) -> None:
     with st.sidebar:
         st.caption(f"Signed in as **{escape_md(user.name)}** ({user.role})")
+        search_box.render()  # the support desk's search (order id, phone, job id, words) on every page
         default = core.get_engine().settings.scheduler_tz or "UTC"
         names = zone_names()
         options = [default] + [z for z in ("UTC",) if z != default] + [z for z in names if z not in (default, "UTC")]
@@ -70,7 +71,8 @@ def main() -> None:
             st.navigation(_pages(list(nav.PAGES)), position="hidden")
             auth.login_form()
             return
-        page = st.navigation(_pages(nav.visible(user.can_write)))
+        # expanded: every page's link stays visible (the support pages took the list past Streamlit's fold)
+        page = st.navigation(_pages(nav.visible(user.can_write)), expanded=True)
         if st.session_state.get("_page") != page.url_path:  # a confirmation asked on another page lapses
             st.session_state["_page"] = page.url_path
             ui.forget_confirmation()

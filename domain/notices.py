@@ -19,6 +19,11 @@ class Notice:
     text: str
     job_id: str
     reference: str | None = None
+    # what the notice is about, so that the support desk finds it by order, retailer, wholesaler or account
+    order_id: int | None = None
+    retailer_id: int | None = None
+    wholesaler_id: int | None = None
+    account_id: int | None = None
 
 
 def money(amount: Decimal) -> str:
@@ -33,7 +38,8 @@ def order_expired(order: Order, retailer: Retailer) -> Notice:
     if order.payment_method == "credit":
         text += " The credit reserved for it has been released."
     text += " Please place it again if you still need the goods."
-    return Notice(retailer.phone, text, f"expiry-notice-{order.id}", str(order.id))
+    return Notice(retailer.phone, text, f"expiry-notice-{order.id}", str(order.id), order_id=order.id,
+                  retailer_id=retailer.id, wholesaler_id=order.wholesaler_id)
 
 
 def order_offered(order: Order, wholesaler: Wholesaler, retailer: Retailer, confirm_within_s: int) -> Notice:
@@ -41,7 +47,8 @@ def order_offered(order: Order, wholesaler: Wholesaler, retailer: Retailer, conf
     minutes = max(1, round(confirm_within_s / 60))
     text = (f"New order #{order.id} from {retailer.name}: {order.item_count} item(s), {money(order.items_total)}. "
             f"Please confirm within {minutes} minutes or it goes to another wholesaler.")
-    return Notice(wholesaler.phone, text, f"fallback-notice-{order.id}-{wholesaler.id}", str(order.id))
+    return Notice(wholesaler.phone, text, f"fallback-notice-{order.id}-{wholesaler.id}", str(order.id),
+                  order_id=order.id, retailer_id=retailer.id, wholesaler_id=wholesaler.id)
 
 
 def order_failed(order: Order, retailer: Retailer) -> Notice:
@@ -50,7 +57,8 @@ def order_failed(order: Order, retailer: Retailer) -> Notice:
             f"({money(order.items_total)}).")
     if order.payment_method == "credit":
         text += " The credit reserved for it has been released."
-    return Notice(retailer.phone, text, f"order-failed-notice-{order.id}", str(order.id))
+    return Notice(retailer.phone, text, f"order-failed-notice-{order.id}", str(order.id), order_id=order.id,
+                  retailer_id=retailer.id)
 
 
 def reconciliation_alert(run_id: int, account_id: int, retailer_name: str, expected: Decimal, stored: Decimal,
@@ -59,4 +67,5 @@ def reconciliation_alert(run_id: int, account_id: int, retailer_name: str, expec
     text = (f"Credit reconciliation run #{run_id}: account {account_id} ({retailer_name}) stores "
             f"{money(stored)} but its ledger says {money(expected)} (difference {money(stored - expected)}). "
             f"Please investigate; balances are not corrected automatically.")
-    return Notice(support_phone, text, f"recon-alert-{run_id}-{account_id}", f"account-{account_id}")
+    return Notice(support_phone, text, f"recon-alert-{run_id}-{account_id}", f"account-{account_id}",
+                  account_id=account_id)

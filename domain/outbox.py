@@ -57,7 +57,8 @@ def claim(session: Session, key: str, *, phone: str, body: str, reference: str |
     """Decide whether this run may send, recording the attempt as "sending" when it may.
 
     The caller must commit before calling the provider. A row left in "sending" by a crashed
-    run is re-sent only when `resend_is_harmless`; otherwise it becomes "unknown" (IN_DOUBT).
+    run is re-sent only when `resend_is_harmless`; otherwise it becomes "unknown" (IN_DOUBT). A resend
+    records the recipient, body and reference it sends with (an operator may have corrected them).
     """
     msg = find(session, key, lock=True)
     if msg is None:
@@ -80,6 +81,8 @@ def claim(session: Session, key: str, *, phone: str, body: str, reference: str |
         return _claim(Decision.IN_DOUBT, msg)
     msg.status = MessageStatus.SENDING
     msg.provider = provider
+    # A resend after "fix and resend" carries the corrected data: the record names what goes out now.
+    msg.recipient, msg.body, msg.reference = phone, body, reference
     msg.attempts += 1
     msg.updated_at = now
     session.flush()

@@ -76,6 +76,16 @@ def build_parser(queue_names: Sequence[str]) -> argparse.ArgumentParser:
     lim.add_argument("queue", type=lambda t: _queue_list(t)[0])
     lim.add_argument("per_minute", type=int)
 
+    c = sub.add_parser("cancel", help="cancel a waiting, scheduled or running job")
+    c.add_argument("queue", type=lambda t: _queue_list(t)[0])
+    c.add_argument("job_id")
+
+    f = sub.add_parser("search", help="find jobs by order, phone, retailer, wholesaler, account, id prefix or error words")
+    for name in ("order-id", "phone", "retailer-id", "wholesaler-id", "account-id", "q", "state", "cursor"):
+        f.add_argument(f"--{name}")
+    f.add_argument("--queue", type=lambda t: _queue_list(t)[0])
+    f.add_argument("--limit", type=int, default=50)
+
     d = sub.add_parser("dead-letters", help="list, retry or delete dead-letter entries")
     d.add_argument("action", choices=["list", "retry", "delete"])
     d.add_argument("ids", nargs="*")
@@ -169,6 +179,15 @@ def _operator_command(eng, args: argparse.Namespace) -> int:
     elif args.command == "limit":
         op.set_rate_limit(args.queue, args.per_minute)
         out = {"queue": args.queue, "rate_limit": args.per_minute}
+    elif args.command == "cancel":
+        out = {"queue": args.queue, "id": args.job_id, "outcome": op.cancel(args.queue, args.job_id)}
+    elif args.command == "search":
+        from .search import SearchFilter, search
+
+        flt = SearchFilter(order_id=args.order_id, phone=args.phone, retailer_id=args.retailer_id,
+                           wholesaler_id=args.wholesaler_id, account_id=args.account_id, q=args.q,
+                           queue=args.queue, state=args.state)
+        out = search(flt, limit=args.limit, cursor=args.cursor, engine=eng)
     else:
         out = _dead_letters(op, args)
     print(json.dumps(out, indent=2, default=str))

@@ -11,10 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator
 
+import zlib
+
 from . import keys
 from .app import Engine, resolve
 from .clock import ms_to_iso, server_ms
-from .errors import ConflictError, NotFoundError
+from .errors import ConflictError, NotFoundError, ValidationError
+from .job_view import decode_payload
+from .schemas import validate_data
+from .search_index import index_keys
 
 CHUNK = 500
 
@@ -128,6 +133,11 @@ def list_entries(flt: Filter | None = None, *, offset: int = 0, limit: int = 50,
     return matched, total
 
 
+def count(flt: Filter | None = None, *, engine: Engine | None = None) -> int:
+    """How many entries match the filter (to show before a bulk action is confirmed)."""
+    return list_entries(flt, limit=1, engine=engine)[1]
+
+
 def _scan_batch(eng, flt, batch, matched, offset, limit, seen_before) -> int:
     hits = [e for e in _fetch(eng, batch) if flt.matches(e)]
     for i, entry in enumerate(hits):
@@ -157,20 +167,64 @@ def exists(entry_id: str, *, engine: Engine | None = None) -> bool:
     return bool(resolve(engine).conn.exists(keys.dlq_entry(entry_id)))
 
 
-def _retry_args(eng: Engine, entry_id: str, queue: str) -> tuple[list[str], list[str]]:
+def _retry_args(eng: Engine, entry_id: str, queue: str) -> tuple[list[str], list[Any]]:
     lists = {p: keys.waiting(queue, p) for p in keys.PRIORITIES}
     return ([keys.dlq_entry(entry_id), keys.DLQ_ALL, keys.dlq_queue(queue), keys.job(entry_id),
              keys.failed(queue), keys.wake(queue)],
-            [entry_id, keys.dlq_group(""), json.dumps(lists)])
+            [entry_id, keys.dlq_group(""), json.dumps(lists), "", 0])
 
 
-def retry(entry_id: str, *, engine: Engine | None = None) -> bool:
-    """Back to its origin queue with a fresh retry budget. False when another caller did it first."""
+def current_data(entry_id: str, *, engine: Engine | None = None) -> dict[str, Any]:
+    """The data the entry's job would run with now (before any edit)."""
+    eng = resolve(engine)
+    payload = eng.conn.hget(keys.job(entry_id), keys.JobField.DATA)
+    if payload is not None:
+        return decode_payload(payload)
+    raw = eng.conn.hget(keys.dlq_entry(entry_id), "data")
+    if raw is None:
+        raise NotFoundError(f"dead-letter entry {entry_id!r} not found")
+    return json.loads(raw)
+
+
+def _edit(eng: Engine, entry_id: str, queue: str, data: Any, script_keys: list[str], args: list[Any]) -> None:
+    """Validate the new data by the queue's schema (ValidationError naming "data.<field>", nothing written) and
+    add the new payload and the index changes to the retry step's arguments."""
+    try:
+        clean = validate_data(eng, queue, data)
+    except ValidationError as exc:
+        field = exc.field if exc.field == "data" else f"data.{exc.field}"
+        raise ValidationError(field, exc.message) from None
+    payload = eng.conn.hget(keys.job(entry_id), keys.JobField.DATA)
+    if payload is None:
+        raise ConflictError(f"job record {entry_id!r} is gone; delete the entry instead")
+    func, instance, job_args, old = _payload_parts(payload)
+    policy, region = eng.table[queue], eng.settings.phone_region
+    old_keys, new_keys = set(index_keys(policy, old, region)), index_keys(policy, clean, region)
+    drop = sorted(old_keys - set(new_keys))
+    script_keys += drop + new_keys
+    args[3] = zlib.compress(json.dumps([func, instance, job_args, clean]).encode())
+    args[4] = len(drop)
+
+
+def _payload_parts(payload: bytes) -> tuple[Any, Any, Any, dict[str, Any]]:
+    try:
+        payload = zlib.decompress(payload)
+    except zlib.error:
+        pass
+    func, instance, job_args, kwargs = json.loads(payload)
+    return func, instance, job_args, dict(kwargs or {})
+
+
+def retry(entry_id: str, *, data: dict[str, Any] | None = None, engine: Engine | None = None) -> bool:
+    """Back to its origin queue with a fresh retry budget; with `data`, the job runs with that data instead
+    (fix and resend). False when another caller did it first."""
     eng = resolve(engine)
     queue = eng.conn.hget(keys.dlq_entry(entry_id), "queue")
     if queue is None:
         raise NotFoundError(f"dead-letter entry {entry_id!r} not found")
     script_keys, args = _retry_args(eng, entry_id, queue.decode())
+    if data is not None:
+        _edit(eng, entry_id, queue.decode(), data, script_keys, args)
     moved = eng.scripts.dlq_retry(keys=script_keys, args=args)
     if moved == -1:
         raise ConflictError(f"job record {entry_id!r} is gone; delete the entry instead")

@@ -18,6 +18,7 @@ from .audit import append as append_audit
 from .errors import ServerFullError, ValidationError
 from .oom import OutOfMemory
 from .schemas import check_job_id
+from .search_index import index_keys
 
 PRIORITIES = keys.PRIORITIES
 MAX_AHEAD_S = 366 * 86400  # the furthest a job may be scheduled ahead
@@ -103,6 +104,7 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
         keys.wake(req.queue),
         keys.RQ_QUEUES,
         keys.AUDIT,
+        *index_keys(policy, req.data, eng.settings.phone_region),  # the business-key index (search_index)
     ]
     return job, script_keys, flat
 

@@ -98,5 +98,10 @@ class WorkerDiedError(JobError):
     """Recorded as the error of a run whose worker stopped heartbeating."""
 
 
+class JobCancelled(JobError):
+    """The job was cancelled (engine/cancel.py): raised by jobctx.check_cancelled() in a processor, and
+    recorded by the worker when a cancelled run goes on past the grace period. Never retried."""
+
+
 class JobTimeoutError(JobError):
     """The run exceeded its queue's timeout."""

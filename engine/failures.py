@@ -13,7 +13,7 @@ from typing import Any
 
 from . import keys
 from .app import Engine
-from .errors import PermanentError, ProviderBackPressure
+from .errors import JobCancelled, PermanentError, ProviderBackPressure
 from .failure_groups import signature
 from .hooks import Hooks
 from .jobs import RunningJob
@@ -37,9 +37,12 @@ def describe(exc: BaseException, worker: str, run: int, func_name: str) -> dict[
     }
 
 
-def decide(eng: Engine, queue: str, exc: BaseException, runs: int) -> tuple[str, int]:
-    """(action, wait_ms) for a failed run number `runs` of a job on `queue`."""
+def decide(eng: Engine, queue: str, exc: BaseException, runs: int, *, cancel_requested: bool = False) -> tuple[str, int]:
+    """(action, wait_ms) for a failed run number `runs` of a job on `queue`. A cancelled job (or one whose
+    run ended in any error after a cancel was asked) is never retried nor dead-lettered."""
     policy = eng.table[queue]
+    if isinstance(exc, JobCancelled) or cancel_requested:
+        return "cancelled", 0
     if isinstance(exc, ProviderBackPressure):
         return "pressure", int(exc.retry_after_s * 1000)
     if isinstance(exc, PermanentError) or runs >= policy.max_runs:
@@ -50,17 +53,15 @@ def decide(eng: Engine, queue: str, exc: BaseException, runs: int) -> tuple[str,
     return "retry", int(round(wait_s * 1000))
 
 
-def handle_failure(eng: Engine, hooks: Hooks, queue: str, job: RunningJob, member: str, exc: BaseException,
-                   fields: dict[str, str], worker: str) -> str | None:
-    """Record a failed run and move the job on. Returns the action taken, or None when another
-    party (the reaper, or the worker after all) already owned the outcome."""
+def fail_step(eng: Engine, queue: str, job: RunningJob, member: str, exc: BaseException, fields: dict[str, str],
+              worker: str, *, cancel_requested: bool = False) -> tuple[str, dict[str, Any], list[str], list[Any]]:
+    """(action, error record, keys, args) of the fail.lua call for a failed run: the ladder's decision and
+    everything its one Lua step writes. Pure apart from reading the queue table."""
     job_id = job.id
     runs = int(fields.get(keys.JobField.RUNS) or 0)
     func_name = job.func_name
     error = describe(exc, worker, runs, func_name)
-    action, wait_ms = decide(eng, queue, exc, runs)
-    log.warning("job %s on %s failed run %d (%s: %s) -> %s", job_id, queue, runs, error["type"],
-                error["message"][:200], action)
+    action, wait_ms = decide(eng, queue, exc, runs, cancel_requested=cancel_requested)
     sig, normal = signature(error["type"], error["message"], error["function"])
     priority = fields.get(keys.JobField.PRIORITY) or "normal"
     entry = {
@@ -70,17 +71,32 @@ def handle_failure(eng: Engine, hooks: Hooks, queue: str, job: RunningJob, membe
         "error_message": error["message"],
     }
     group = {"type": error["type"], "message": normal, "function": error["function"], "queue": queue}
-    done = eng.scripts.fail(
-        keys=[keys.active(queue), keys.job(job_id), keys.scheduled(queue), keys.attempts(job_id),
-              keys.job_log(job_id), keys.pressure(queue), keys.waiting(queue, priority), keys.wake(queue),
-              keys.failed(queue), keys.dlq_entry(job_id), keys.DLQ_ALL, keys.dlq_queue(queue),
-              keys.failure_group(sig), keys.FAILURE_GROUPS],
-        args=[member, job_id, action, json.dumps(error), wait_ms, eng.table[queue].keep_failed_s, sig,
-              keys.dlq_group(""), json.dumps(entry), json.dumps(group), keys.metrics_prefix("m", queue)],
-    )
+    script_keys = [keys.active(queue), keys.job(job_id), keys.scheduled(queue), keys.attempts(job_id),
+                   keys.job_log(job_id), keys.pressure(queue), keys.waiting(queue, priority), keys.wake(queue),
+                   keys.failed(queue), keys.dlq_entry(job_id), keys.DLQ_ALL, keys.dlq_queue(queue),
+                   keys.failure_group(sig), keys.FAILURE_GROUPS, keys.cancelled(queue)]
+    args = [member, job_id, action, json.dumps(error), wait_ms, eng.table[queue].keep_failed_s, sig,
+            keys.dlq_group(""), json.dumps(entry), json.dumps(group), keys.metrics_prefix("m", queue)]
+    return action, error, script_keys, args
+
+
+def handle_failure(eng: Engine, hooks: Hooks, queue: str, job: RunningJob, member: str, exc: BaseException,
+                   fields: dict[str, str], worker: str) -> str | None:
+    """Record a failed run and move the job on. Returns the action taken, or None when another
+    party (the reaper, or the worker after all) already owned the outcome."""
+    job_id = job.id
+    cancel_requested = bool(fields.get(keys.CANCEL_REQUESTED_MS)) or bool(
+        eng.conn.hexists(keys.job(job_id), keys.CANCEL_REQUESTED_MS))
+    action, error, script_keys, args = fail_step(eng, queue, job, member, exc, fields, worker,
+                                                 cancel_requested=cancel_requested)
+    log.warning("job %s on %s failed run %s (%s: %s) -> %s", job_id, queue, fields.get("jq_runs") or 0,
+                error["type"], error["message"][:200], action)
+    done = eng.scripts.fail(keys=script_keys, args=args)
     if not done:
         log.info("job %s: run outcome already taken over (lease expired)", job_id)
         return None
+    if action == "cancelled":
+        return action
     hooks.on_failure(job_id, queue, error, action)
     if action == "dead":
         hooks.on_final_failure(job_id, queue, error)

@@ -10,7 +10,7 @@ from .clock import ms_to_iso, server_ms
 from .errors import ConflictError, NotFoundError, ValidationError
 from .schemas import check_job_id
 
-STATES = ("queued", "scheduled", "started", "finished", "failed")
+STATES = ("queued", "scheduled", "started", "finished", "failed", "cancelled")
 
 
 def get_job(queue_name: str, job_id: str, *, engine: Engine | None = None) -> dict[str, Any]:
@@ -34,7 +34,7 @@ def get_job(queue_name: str, job_id: str, *, engine: Engine | None = None) -> di
     return {
         "id": job_id,
         "queue": queue_name,
-        "state": "dead_lettered" if in_dlq else state,
+        "state": "dead_lettered" if in_dlq else ("cancelled" if state == "canceled" else state),
         "status": state,
         "job_type": job.func_name,
         "data": job.kwargs,
@@ -55,8 +55,10 @@ def get_job(queue_name: str, job_id: str, *, engine: Engine | None = None) -> di
     }
 
 
-def retry_job(queue_name: str, job_id: str, *, engine: Engine | None = None) -> bool:
-    """Retry a failed (dead-lettered) job; anything else is a ConflictError."""
+def retry_job(queue_name: str, job_id: str, *, data: dict[str, Any] | None = None,
+              engine: Engine | None = None) -> bool:
+    """Retry a failed (dead-lettered) job, with `data` replacing its data when given; anything else is a
+    ConflictError."""
     eng = resolve(engine)
     eng.table[queue_name]
     check_job_id(job_id)
@@ -68,7 +70,7 @@ def retry_job(queue_name: str, job_id: str, *, engine: Engine | None = None) -> 
         raise NotFoundError(f"job {job_id!r} not found on {queue_name}")
     if not dead_letters.exists(job_id, engine=eng):
         raise ConflictError(f"job {job_id!r} is {status.decode() if status else 'gone'}, not failed")
-    return dead_letters.retry(job_id, engine=eng)
+    return dead_letters.retry(job_id, data=data, engine=eng)
 
 
 def remove_job(queue_name: str, job_id: str, *, engine: Engine | None = None) -> None:
@@ -116,8 +118,8 @@ def list_jobs(queue_name: str, state: str, *, offset: int = 0, limit: int = 50,
         members = eng.conn.zrange(keys.active(queue_name), offset, offset + limit - 1)
         ids = [keys.parse_member(m)[0] for m in members]
         total = eng.conn.zcard(keys.active(queue_name))
-    elif state in ("finished", "failed"):
-        key = keys.finished(queue_name) if state == "finished" else keys.failed(queue_name)
+    elif state in ("finished", "failed", "cancelled"):
+        key = {"finished": keys.finished, "failed": keys.failed, "cancelled": keys.cancelled}[state](queue_name)
         ids = [i.decode() for i in eng.conn.zrevrangebyscore(key, "+inf", now_s, start=offset, num=limit)]
         total = eng.conn.zcount(key, now_s, "+inf")
     else:

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 
 from . import keys
 from .app import Engine
+from .errors import JobCancelled
+
+__all__ = ["JobContext", "JobCancelled", "current", "current_job_id", "set_progress", "log", "cancelled",
+           "check_cancelled", "bind", "unbind"]
 
 LOG_MAX_LINES = 200
 
@@ -53,6 +57,20 @@ def log(message: str) -> None:
     pipe.rpush(key, line)
     pipe.ltrim(key, -LOG_MAX_LINES, -1)
     pipe.execute()
+
+
+def cancelled() -> bool:
+    """True once an operator asked to cancel the running job; False outside a worker."""
+    ctx = _current.get()
+    if ctx is None:
+        return False
+    return bool(ctx.engine.conn.hexists(keys.job(ctx.job_id), keys.CANCEL_REQUESTED_MS))
+
+
+def check_cancelled() -> None:
+    """Raise JobCancelled if the job was cancelled: long processors call it between steps."""
+    if cancelled():
+        raise JobCancelled("cancelled by an operator while running")
 
 
 def bind(ctx: JobContext) -> contextvars.Token:

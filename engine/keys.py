@@ -42,6 +42,8 @@ class JobField:
     RUN_MS = "jq_run_ms"
     RESULT = "jq_result"
     PROGRESS = "jq_progress"
+    CANCEL_MS = "jq_cancel_ms"  # when an operator asked to cancel (server ms): engine/cancel.py
+    DEAD_MS = "jq_dead_ms"  # when last dead-lettered, kept after an operator retried it (lua/dlq_retry.lua)
 
 
 def member(job_id: str, worker_name: str) -> str:
@@ -78,6 +80,11 @@ def finished(queue: str) -> str:
 
 def failed(queue: str) -> str:
     return f"{RQ}:failed:{queue}"
+
+
+def cancelled(queue: str) -> str:
+    """RQ's CanceledJobRegistry key: cancelled jobs, score = expiry time (s), kept with the failed retention."""
+    return f"{RQ}:canceled:{queue}"
 
 
 def active(queue: str) -> str:
@@ -215,6 +222,19 @@ def schedule_tick(name: str, tick_s: int) -> str:
     return f"{JQ}:sched:{name}:tick:{tick_s}"
 
 
+# -- support desk: business-key index --------------------------------------------------
+INDEX_PREFIX = f"{JQ}:idx:"
+
+
+def index(kind: str, value: str) -> str:
+    """Jobs whose data names this business key (order, phone, ...): zset of job ids, score = enqueue ms."""
+    return f"{INDEX_PREFIX}{kind}:{value}"
+
+
+INDEX_SCAN_CURSOR = f"{JQ}:idx-trim-cursor"  # where the periodic trim's SCAN of index keys stopped
+
+CANCEL_REQUESTED_MS = JobField.CANCEL_MS
+LAST_DEAD_MS = JobField.DEAD_MS
 ALERTS_FIRING = f"{JQ}:alerts:firing"  # hash: condition key -> JSON {since_ms, text, ...} while it lasts
 ALERTS_PENDING = f"{JQ}:alerts:pending"  # hash: event id -> JSON event + delivery attempts, until sent
 ALERTS_HISTORY = f"{JQ}:alerts:history"  # stream: every alert with its delivery outcome

@@ -11,12 +11,13 @@ from typing import Any, Callable
 
 from rq.job import Job
 
-from . import audit, control, dead_letters, deadline, job_ops
+from . import audit, bulk, cancel, control, dead_letters, deadline, job_ops
 from .app import Engine
 from .audit import Actor
 from .errors import ConflictError, EngineError, PermissionDenied, ServerFullError
 from .helpers import add_job
 from .oom import OutOfMemory
+from .search import SearchFilter
 
 WRITE_ROLES = ("operator", "write")
 log = logging.getLogger("engine.operator")
@@ -79,27 +80,65 @@ class Operator:
 
         return self._do("enqueue", enqueue, queue=queue, details=details, audited_in_step=True)
 
-    def retry_job(self, queue: str, job_id: str) -> bool:
-        return self._do("retry", lambda: job_ops.retry_job(queue, job_id, engine=self.eng), queue=queue, target=job_id)
+    def retry_job(self, queue: str, job_id: str, data: dict[str, Any] | None = None) -> bool:
+        """Retry a dead-lettered job; with `data`, fix and resend (the audit keeps the data before and after)."""
+        details = self._edit_details(job_id, data)
+        return self._do("retry", lambda: job_ops.retry_job(queue, job_id, data=data, engine=self.eng), queue=queue,
+                        target=job_id, details=details)
+
+    def _edit_details(self, job_id: str, data: dict[str, Any] | None) -> dict[str, Any] | None:
+        if data is None or not self.can_write:
+            return None
+        try:
+            before = dead_letters.current_data(job_id, engine=self.eng)
+        except EngineError:
+            before = None
+        return {"data_before": before, "data_after": data}
+
+    def cancel(self, queue: str, job_id: str) -> str:
+        """"cancelled" at once, or "cancelling" for a running job (see engine/cancel.py)."""
+        details: dict[str, Any] = {}
+
+        def act() -> str:
+            details["outcome"] = cancel.cancel_job(queue, job_id, engine=self.eng)
+            return details["outcome"]
+        return self._do("cancel", act, queue=queue, target=job_id, details=details)
 
     def remove_job(self, queue: str, job_id: str) -> None:
         return self._do("delete", lambda: job_ops.remove_job(queue, job_id, engine=self.eng), queue=queue,
                         target=job_id)
 
     # dead letters
-    def retry_dead_letter(self, entry_id: str) -> bool:
-        return self._do("dead_letter_retry", lambda: dead_letters.retry(entry_id, engine=self.eng), target=entry_id)
+    def retry_dead_letter(self, entry_id: str, data: dict[str, Any] | None = None) -> bool:
+        """Retry one entry; with `data`, fix and resend (the audit keeps the data before and after)."""
+        details = self._edit_details(entry_id, data)
+        return self._do("dead_letter_retry", lambda: dead_letters.retry(entry_id, data=data, engine=self.eng),
+                        target=entry_id, details=details)
 
     def delete_dead_letter(self, entry_id: str) -> bool:
         return self._do("dead_letter_delete", lambda: dead_letters.delete(entry_id, engine=self.eng), target=entry_id)
 
     def bulk_retry_dead_letters(self, flt: dead_letters.Filter | None = None, *, ids: list[str] | None = None) -> int:
-        return self._do("bulk_retry", lambda: dead_letters.bulk_retry(flt, ids=ids, engine=self.eng),
-                        queue=flt.queue if flt else None, details=_bulk_details(flt, ids))
+        """Retry every entry matching the filter (or the ids), at most bulk.BULK_CAP; one audit entry."""
+        return self._bulk("bulk_retry", lambda: bulk.bulk_dead_letters("retry", flt, ids=ids, engine=self.eng),
+                          flt.queue if flt else None, _bulk_details(flt, ids))
 
     def bulk_delete_dead_letters(self, flt: dead_letters.Filter | None = None, *, ids: list[str] | None = None) -> int:
-        return self._do("bulk_delete", lambda: dead_letters.bulk_delete(flt, ids=ids, engine=self.eng),
-                        queue=flt.queue if flt else None, details=_bulk_details(flt, ids))
+        """Delete every entry matching the filter (or the ids), at most bulk.BULK_CAP; one audit entry."""
+        return self._bulk("bulk_delete", lambda: bulk.bulk_dead_letters("delete", flt, ids=ids, engine=self.eng),
+                          flt.queue if flt else None, _bulk_details(flt, ids))
+
+    def bulk_search(self, action: str, flt: SearchFilter) -> int:
+        """Cancel, retry or delete every job a search filter matches, at most
+        bulk.BULK_CAP; audited as one entry naming the filter and the count."""
+        return self._bulk(f"bulk_{action}_search", lambda: bulk.bulk_search(action, flt, engine=self.eng),
+                          flt.queue, {"filter": flt.described()})
+
+    def _bulk(self, action: str, fn: Callable[[], int], queue: str | None, details: dict[str, Any]) -> int:
+        def act() -> int:
+            details["count"] = fn()
+            return details["count"]
+        return self._do(action, act, queue=queue, details=details)
 
     # queues
     def pause(self, queue: str) -> None:

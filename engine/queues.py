@@ -19,6 +19,12 @@ Backoff = Literal["exponential", "fixed"]
 QUEUE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 NOT_OVERRIDABLE = ("name", "schema")  # QUEUE_OVERRIDES is JSON: a model class cannot come from there
 
+# Business keys the support desk finds jobs by (engine/search_index.py)
+KEY_KINDS = ("order", "phone", "retailer", "wholesaler", "account")
+# data field -> key kind, for a queue that declares nothing else
+DEFAULT_INDEX_KEYS: Mapping[str, str] = {"order_id": "order", "phone": "phone", "retailer_id": "retailer",
+                                         "wholesaler_id": "wholesaler", "account_id": "account"}
+
 
 @dataclass(frozen=True)
 class SlaTarget:
@@ -46,6 +52,8 @@ class QueuePolicy:
     keep_failed_s: int = 7 * 24 * 3600
     jitter: bool = False
     sla: SlaTarget | None = None
+    # data field -> business key kind: the job is indexed under each named key at enqueue
+    index_keys: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_INDEX_KEYS))
     schema: type[BaseModel] = field(kw_only=True)  # the pydantic model of the job's data (required)
 
     def __post_init__(self) -> None:
@@ -68,6 +76,9 @@ class QueuePolicy:
             problems.append("rate_limit_per_min must be >= 1")
         if self.timeout_s < 1 or self.keep_completed_s < 1 or self.keep_failed_s < 1:
             problems.append("timeout and retention must be >= 1 s")
+        bad_kinds = sorted(set(self.index_keys.values()) - set(KEY_KINDS))
+        if bad_kinds:
+            problems.append(f"index_keys: unknown key kind(s) {bad_kinds}; known: {', '.join(KEY_KINDS)}")
         if problems:
             raise ConfigError(f"queue {self.name}: " + "; ".join(problems))
 

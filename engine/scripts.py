@@ -26,6 +26,8 @@ SCRIPTS = {
     "schedule_tick": ["enqueue", "schedule_tick"],  # claim a job tick and enqueue its job: one step
     "schedule_call_claim": ["schedule_call_claim"],
     "schedule_call_done": ["schedule_call_done"],
+    "index_drop": ["index_drop"],
+    "cancel": ["cancel"],
 }
 
 

@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     # about this long. Blocking calls (the worker's BLPOP) get their block time on top.
     redis_socket_timeout_s: float = Field(default=1.0, gt=0, le=60)
     redis_connect_timeout_s: float = Field(default=1.0, gt=0, le=60)
+    # A running job asked to cancel that runs on this long is recorded as cancelled; its result is discarded.
+    cancel_grace_ms: int = Field(default=30_000, ge=0)
+
+    # Phone numbers written without a country code (search, index) are read in this region (ISO 3166).
+    phone_region: str = Field(default="NP", pattern=r"^[A-Z]{2}$")
 
     @field_validator("redis_url")
     @classmethod

@@ -19,9 +19,9 @@ from typing import Any
 import redis
 from rq.timeouts import JobTimeoutException, TimerDeathPenalty, UnixSignalDeathPenalty
 
-from . import jobctx, jobs, keys, metrics, retention, worker_registry
+from . import jobctx, jobs, keys, metrics, retention, search_index, worker_registry
 from .app import Engine, set_default_engine
-from .errors import JobTimeoutError, UnregisteredFunctionError, WorkerDiedError
+from .errors import JobCancelled, JobTimeoutError, UnregisteredFunctionError, WorkerDiedError
 from .failures import handle_failure
 from .hooks import Hooks
 from .oom import OomEpisode, OutOfMemory
@@ -50,6 +50,7 @@ class Worker:
         self.processed = 0
         self._next_reap = 0.0
         self._next: list | None = None  # a job already taken by the last step() call
+        self._running: tuple[str, jobs.RunningJob, str] | None = None  # (queue, job, member) while one runs
         self._lock = threading.Lock()
         self._dequeue_keys: list[str] = []
         for q in self.queues:
@@ -129,6 +130,7 @@ class Worker:
         job.fields[F.RUNS] = str(runs)
         with self._lock:
             self.member, self.current_queue = keys.member(job_id, self.name), queue
+            self._running = (queue, job, self.member)
         member = self.member
         token = jobctx.bind(jobctx.JobContext(self.eng, job_id, queue, runs))
         started = time.perf_counter()
@@ -157,7 +159,7 @@ class Worker:
         finally:
             jobctx.unbind(token)
             with self._lock:
-                self.member = ""
+                self.member, self._running = "", None
             self.processed += 1
 
     def _complete(self, queue: str, job_id: str, member: str, result: Any, run_ms: float) -> None:
@@ -196,9 +198,20 @@ class Worker:
 
     def _beat(self) -> None:
         with self._lock:
-            member, queue = self.member, self.current_queue
-        if not worker_registry.heartbeat(self.eng, self.name, member, queue) and not self.stopping:
+            member, queue, running = self.member, self.current_queue, self._running
+        known, now_ms, cancel_ms = worker_registry.heartbeat(self.eng, self.name, member, queue)
+        if not known and not self.stopping:
             self._register()
+        if running and cancel_ms is not None and now_ms - cancel_ms >= self.eng.settings.cancel_grace_ms:
+            self._cancel_overdue(*running)
+
+    def _cancel_overdue(self, queue: str, job: jobs.RunningJob, member: str) -> None:
+        """A cancelled run that went on past the grace period: record it as cancelled now (this takes the
+        lease, so whatever the processor returns later is refused by the complete step)."""
+        grace_s = self.eng.settings.cancel_grace_ms / 1000
+        exc = JobCancelled(f"cancelled by an operator; still running {grace_s:g} s later, so its result is discarded")
+        if handle_failure(self.eng, self.hooks, queue, job, member, exc, job.fields, self.name):
+            log.warning("job %s on %s: cancelled past the grace period while still running", job.id, queue)
 
     def _register(self) -> None:
         """Register in our and RQ's worker registries. On a full server the heartbeat thread keeps trying;
@@ -241,7 +254,8 @@ def maintain(eng: Engine, hooks: Hooks, worker_name: str, oom: OomEpisode | None
     oom = oom or _MAINTENANCE_OOM
     refused = False
     for where, duty in (("retention", lambda: retention.trim(eng)), ("reaping", lambda: reap(eng, hooks, worker_name)),
-                        ("metrics roll-up", lambda: metrics.roll_up(engine=eng))):
+                        ("metrics roll-up", lambda: metrics.roll_up(engine=eng)),
+                        ("index trim", lambda: search_index.trim(eng))):
         try:
             duty()
         except OutOfMemory as exc:

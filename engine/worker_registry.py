@@ -66,12 +66,15 @@ def register(eng: Engine, name: str, queues: list[str]) -> None:
     pipe.execute()
 
 
-def heartbeat(eng: Engine, name: str, member: str, queue: str) -> bool:
-    """Renew the running job's lease (if any) and the worker's liveness. False when the worker hash
-    had expired (a long stall): the caller then registers again."""
+def heartbeat(eng: Engine, name: str, member: str, queue: str) -> tuple[bool, int, int | None]:
+    """Renew the running job's lease (if any) and the worker's liveness. Returns (known, server ms, the
+    running job's cancel-request ms or None); known is False when the worker hash had expired (a long
+    stall): the caller then registers again."""
     job_id = keys.parse_member(member)[0] if member else ""
-    return bool(eng.scripts.heartbeat(keys=[keys.active(queue), keys.WORKERS, keys.worker(name)],
-                                      args=[member, eng.settings.lease_ms, name, ttl_s(eng), job_id]))
+    known, now_ms, cancel_ms = eng.scripts.heartbeat(
+        keys=[keys.active(queue), keys.WORKERS, keys.worker(name), keys.job(job_id)],
+        args=[member, eng.settings.lease_ms, name, ttl_s(eng), job_id, keys.CANCEL_REQUESTED_MS])
+    return bool(known), int(now_ms), None if cancel_ms is None else int(cancel_ms)
 
 
 def unregister(eng: Engine, name: str, queues: list[str]) -> None:

@@ -21,11 +21,13 @@ def run(account_id: str | None = None, *, settings: DomainSettings | None = None
     """Reconcile one account or all; a retried job reuses the run its earlier attempt recorded."""
     settings = resolve_settings(settings)
     now = now or utcnow()
+    jobctx.check_cancelled()  # between steps: an operator may cancel a long reconciliation
     with permanent_domain_errors():
         aid = parse_id("credit account", account_id) if account_id is not None else None
         with session_scope(settings.database_url) as session:
             summary = reconcile(session, now, settings.reconciliation_alert_threshold, settings.support_phone,
                                 account_id=aid, job_id=jobctx.current_job_id())
+    jobctx.check_cancelled()
     alert_jobs = [alert.job_id for alert in summary.alerts]  # committed to the outbox with the run
     send_now(alert_jobs, settings, engine=job_engine())
     jobctx.log(f"reconciliation run {summary.run_id}: {summary.accounts_checked} account(s), "

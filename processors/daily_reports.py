@@ -45,12 +45,15 @@ def run(report_date: str | None = None, *, settings: DomainSettings | None = Non
     day = report_day(report_date, tz_name, now)
     jobctx.set_progress(5)
     queues = queue_figures(day, tz_name)
+    jobctx.check_cancelled()  # between steps: an operator may cancel a long report
     jobctx.set_progress(15)
     # Read in a read-only session (no SQLite write lock while the figures are computed), then save.
     with session_scope(settings.database_url, readonly=True) as session:
         figures = build_figures(session, day, tz_name, queues, progress=lambda pct: jobctx.set_progress(15 + pct * 0.7))
+    jobctx.check_cancelled()
     path = write_csv(figures, settings.reports_dir, write_rows)
     jobctx.set_progress(90)
+    jobctx.check_cancelled()
     with session_scope(settings.database_url) as session:
         report = save_report(session, day, tz_name, figures, path, now)
     jobctx.set_progress(100)

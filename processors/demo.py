@@ -82,7 +82,9 @@ def _whatsapp_traffic(session: Session, pending: list[Order], rng: random.Random
         text = (f"Reminder: order #{order.id} from {order.retailer.name} ({notices.money(order.items_total)}) "
                 f"is still waiting for your confirmation.")
         helpers.add_whatsapp_message(wholesaler.phone, text, priority="high", reference=str(order.id),
-                                     job_id=f"demo-reminder-{order.id}-{wholesaler.id}", engine=engine)
+                                     order_id=str(order.id), retailer_id=str(order.retailer_id),
+                                     wholesaler_id=str(wholesaler.id), job_id=f"demo-reminder-{order.id}-{wholesaler.id}",
+                                     engine=engine)
         sent += 1
     accounts = session.execute(select(CreditAccount, Retailer).join(Retailer, CreditAccount.retailer_id == Retailer.id)
                                .order_by(CreditAccount.id)).all()
@@ -90,12 +92,14 @@ def _whatsapp_traffic(session: Session, pending: list[Order], rng: random.Random
         text = (f"Namaste {retailer.name}, your credit balance is {notices.money(account.balance)} of your "
                 f"{notices.money(account.credit_limit)} limit. Please arrange a payment to keep ordering on credit.")
         helpers.add_whatsapp_message(retailer.phone, text, reference=f"account-{account.id}",
+                                     retailer_id=str(retailer.id), account_id=str(account.id),
                                      job_id=f"demo-credit-{account.id}-{now.date().isoformat()}", engine=engine)
         sent += 1
     retailers = list(session.scalars(select(Retailer).order_by(Retailer.id)))
     for retailer in rng.sample(retailers, min(PROMO_RECIPIENTS, len(retailers))):
         text = f"Namaste {retailer.name}! Dashain stock is in: order rice, oil and sugar today for next-day delivery."
         helpers.add_whatsapp_message(retailer.phone, text, priority="low", delay=rng.randint(0, 600),
+                                     retailer_id=str(retailer.id),
                                      job_id=f"demo-promo-{retailer.id}-{now.date().isoformat()}", engine=engine)
         sent += 1
     return sent

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rq.job import Job
@@ -15,11 +16,16 @@ __all__ = ["add_job", "add_whatsapp_message", "broadcast_whatsapp", "add_order_e
 
 
 def add_whatsapp_message(phone: str, message: str, *, priority: str = "normal", reference: str | None = None,
+                         order_id: str | None = None, retailer_id: str | None = None,
+                         wholesaler_id: str | None = None, account_id: str | None = None,
                          delay: timedelta | float | None = None, run_at: datetime | None = None,
                          job_id: str | None = None, engine: Engine | None = None) -> Job:
-    data = {"phone": phone, "message": message}
-    if reference is not None:
-        data["reference"] = reference
+    """One message; the optional ids are the business keys the support desk finds it by."""
+    data: dict[str, Any] = {"phone": phone, "message": message}
+    for name, value in (("reference", reference), ("order_id", order_id), ("retailer_id", retailer_id),
+                        ("wholesaler_id", wholesaler_id), ("account_id", account_id)):
+        if value is not None:
+            data[name] = str(value)
     return add_job("whatsapp", data, priority=priority, delay=delay, run_at=run_at, job_id=job_id, engine=engine)
 
 

@@ -27,6 +27,11 @@ class WhatsAppData(_Data):
     phone: Phone = Field(description="recipient in E.164: + country code and number, e.g. +9779800000000")
     message: str = Field(min_length=1, max_length=4096, description="the text to send")
     reference: SafeId | None = Field(default=None, description="what the message is about, e.g. an order id")
+    # business keys the support desk finds the message by (engine/search_index.py)
+    order_id: SafeId | None = Field(default=None, description="the order the message is about")
+    retailer_id: SafeId | None = Field(default=None, description="the retailer it is about")
+    wholesaler_id: SafeId | None = Field(default=None, description="the wholesaler it is about")
+    account_id: SafeId | None = Field(default=None, description="the credit account it is about")
 
 
 class OrderExpiryData(_Data):

@@ -17,12 +17,16 @@ from domain.whatsapp import SendError, make_provider
 from .schemas import WhatsAppData
 
 
-def run(phone: str, message: str, reference: str | None = None, *,
+def run(phone: str, message: str, reference: str | None = None, *, order_id: str | None = None,
+        retailer_id: str | None = None, wholesaler_id: str | None = None, account_id: str | None = None,
         settings: DomainSettings | None = None) -> dict[str, Any]:
-    """Record the attempt under the job id, then send; a rerun of a sent job returns without sending."""
+    """Record the attempt under the job id, then send; a rerun of a sent job returns without sending.
+    The business keys (order_id ...) only index the job for the support desk."""
     settings = resolve_settings(settings)
     try:
-        data = validate_with(WhatsAppData, {"phone": phone, "message": message, "reference": reference})
+        data = validate_with(WhatsAppData, {"phone": phone, "message": message, "reference": reference,
+                                            "order_id": order_id, "retailer_id": retailer_id,
+                                            "wholesaler_id": wholesaler_id, "account_id": account_id})
     except ValidationError as exc:
         raise PermanentError(f"invalid message: {exc}") from exc
     phone, message, reference = data["phone"], data["message"], data.get("reference")

@@ -26,6 +26,11 @@ SafeId = Annotated[str, StringConstraints(pattern=SAFE_ID_PATTERN)]
 NewJobId = Annotated[str, StringConstraints(pattern=NEW_JOB_ID_PATTERN)]
 Signature = Annotated[str, StringConstraints(pattern=SIGNATURE_PATTERN)]
 
+# Characters pydantic's str_strip_whitespace removes (Unicode White_Space): a field that must not be
+# empty after stripping must contain one character outside this set.
+WHITE = "\\t\\n\\x0B\\x0C\\r \\x85\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000"
+NOT_BLANK = f"[^{WHITE}]"
+
 MAX_PAGE = 500
 MAX_OFFSET = 1_000_000
 MAX_BULK_IDS = 200

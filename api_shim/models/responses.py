@@ -122,7 +122,7 @@ class JobOptions(Open):
 class JobDetails(Open):
     id: str
     queue: str
-    state: str = Field(description="queued, scheduled, started, finished, failed or dead_lettered")
+    state: str = Field(description="queued, scheduled, started, finished, failed, dead_lettered or cancelled")
     status: str
     job_type: str | None = None
     data: Any = None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 
 from engine import dead_letters, export
 from engine.app import Engine
@@ -14,6 +14,7 @@ from ..deps import AnyEntryIdDep, EngineDep, EntryIdDep, ReadKey, WriteOp, known
 from ..errors import error_responses
 from ..models import (MAX_OFFSET, MAX_PAGE, SIGNATURE_PATTERN, BulkRequest, BulkResult, DeadLetterDetails,
                       DeadLetterEntry, EntryAction, Page, QueueName, Timestamp)
+from ..models.support import RetryBody
 
 router = APIRouter(prefix="/api/v1/queue", tags=["dead-letter"])
 CSV_LIMIT = 100_000
@@ -62,14 +63,18 @@ def dead_letters_csv(key: ReadKey, eng: EngineDep, flt: FilterDep):
 
 @router.post("/dead-letter/retry", response_model=BulkResult, name="bulk_retry",
              summary="Retry every entry matching a filter, or the given ids",
-             responses=error_responses(400, 401, 403, 413, 422, 503))
+             description="At most 10,000 entries per call (409 above it, nothing changed); audited as one entry "
+                         "naming the filter and the count. The list route's `total` is the count to confirm.",
+             responses=error_responses(400, 401, 403, 409, 413, 422, 503))
 def bulk_retry(op: WriteOp, body: BulkRequest):
     return BulkResult(count=op.bulk_retry_dead_letters(to_filter(op.eng, body), ids=body.ids))
 
 
 @router.post("/dead-letter/delete", response_model=BulkResult, name="bulk_delete",
              summary="Delete every entry matching a filter, or the given ids",
-             responses=error_responses(400, 401, 403, 413, 422, 503))
+             description="At most 10,000 entries per call (409 above it, nothing changed); audited as one entry "
+                         "naming the filter and the count.",
+             responses=error_responses(400, 401, 403, 409, 413, 422, 503))
 def bulk_delete(op: WriteOp, body: BulkRequest):
     return BulkResult(count=op.bulk_delete_dead_letters(to_filter(op.eng, body), ids=body.ids))
 
@@ -81,9 +86,13 @@ def get_dead_letter(key: ReadKey, entry_id: EntryIdDep, eng: EngineDep):
 
 
 @router.post("/dead-letter/{entryId}/retry", response_model=EntryAction, name="dead_letter_retry",
-             summary="Retry one entry", responses=error_responses(401, 403, 404, 409, 422, 503))
-def retry_dead_letter(op: WriteOp, entry_id: AnyEntryIdDep):
-    if not op.retry_dead_letter(entry_id):
+             summary="Retry one entry",
+             description="An optional body `{\"data\": {...}}` replaces the job's data (fix and resend): checked by "
+                         "its queue's schema, 422 naming the field (`data.phone`) and nothing changed when it does "
+                         "not fit. The audit entry records the data before and after.",
+             responses=error_responses(400, 401, 403, 404, 409, 413, 422, 503))
+def retry_dead_letter(op: WriteOp, entry_id: AnyEntryIdDep, body: Annotated[RetryBody | None, Body()] = None):
+    if not op.retry_dead_letter(entry_id, data=body.data if body is not None else None):
         raise NotFoundError(f"dead-letter entry {entry_id!r} was retried by another caller")
     return EntryAction(id=entry_id, done=True)
 

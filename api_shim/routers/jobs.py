@@ -14,15 +14,12 @@ from engine.queues import QueuePolicy, QueueTable
 
 from ..deps import EngineDep, JobIdDep, QueueDep, ReadKey, WriteOp
 from ..errors import error_responses
-from ..models import CreatedJob, JobAction, JobDetails, NewJobBase
+from ..models import NOT_BLANK, CreatedJob, JobAction, JobDetails, NewJobBase
+from ..models.support import CancelResult, RetryBody
 
 PREFIX = "/api/v1/queue"
 router = APIRouter(prefix=PREFIX, tags=["jobs"])
 
-# Characters pydantic's str_strip_whitespace removes (Unicode White_Space): a field that must not be
-# empty after stripping must contain one character outside this set.
-_WHITE = "\\t\\n\\x0B\\x0C\\r \\x85\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000"
-NOT_BLANK = f"[^{_WHITE}]"
 JOB_LINK_PARAMS = {"queueName": "$response.body#/queue", "jobId": "$response.body#/id"}
 
 
@@ -116,10 +113,25 @@ def delete_job(op: WriteOp, queue: QueueDep, job_id: JobIdDep):
     return JobAction(id=job_id, queue=queue, done=True)
 
 
-@router.post("/retry/{queueName}/{jobId}", response_model=JobAction, name="retry", summary="Retry a job",
-             description="Retries a failed (dead-lettered) job with a fresh retry budget; 409 for any other state.",
+@router.post("/jobs/{queueName}/{jobId}/cancel", response_model=CancelResult, name="cancel",
+             summary="Cancel a job",
+             description="A waiting or scheduled job is cancelled at once; a running one is asked to stop (outcome "
+                         "`cancelling`) and is recorded as cancelled when it stops or after the grace period, its "
+                         "late result discarded. A cancelled job is never retried. 409 for a finished, failed, "
+                         "dead-lettered or already cancelled job.",
              responses=error_responses(401, 403, 404, 409, 422, 503))
-def retry_job(op: WriteOp, queue: QueueDep, job_id: JobIdDep):
-    if not op.retry_job(queue, job_id):
+def cancel_job(op: WriteOp, queue: QueueDep, job_id: JobIdDep):
+    return CancelResult(id=job_id, queue=queue, outcome=op.cancel(queue, job_id))
+
+
+@router.post("/retry/{queueName}/{jobId}", response_model=JobAction, name="retry", summary="Retry a job",
+             description="Retries a failed (dead-lettered) job with a fresh retry budget; 409 for any other state. "
+                         "An optional body `{\"data\": {...}}` replaces the job's data (fix and resend): checked "
+                         "by the queue's schema, 422 naming the field and nothing changed when it does not fit.",
+             responses=error_responses(400, 401, 403, 404, 409, 413, 422, 503))
+def retry_job(op: WriteOp, queue: QueueDep, job_id: JobIdDep, body: Annotated[RetryBody | None, Body()] = None):
+    # The engine checks the job (404, 409) before the new data (422), so a bad edit of a job that cannot be
+    # retried anyway is reported as what it is.
+    if not op.retry_job(queue, job_id, data=body.data if body is not None else None):
         raise ConflictError(f"job {job_id!r} was retried by another caller")
     return JobAction(id=job_id, queue=queue, done=True)

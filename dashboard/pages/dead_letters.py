@@ -15,9 +15,10 @@ from datetime import datetime, time, timedelta, timezone
 import pandas as pd
 import streamlit as st
 
-from dashboard import core, nav, ui
+from dashboard import core, edit_form, nav, ui
 from dashboard.fmt import fmt_age, fmt_time, zone
 from engine import dead_letters, export, failure_groups
+from engine.bulk import BULK_CAP
 from engine.dead_letters import Filter
 from engine.errors import NotFoundError
 
@@ -95,9 +96,21 @@ def _entry(entry_id: str, tz: str) -> None:
             ui.confirm("dl-entry-delete", "Delete this entry", f"Delete {entry_id} and its job for good?",
                        lambda _: (ui.act(lambda: core.operator().delete_dead_letter(entry_id),
                                          f"Deleted {entry_id}."), _bump()))
+        with st.expander("Edit and retry", icon=":material/edit:"):
+            st.caption("Correct the entry's data and move it back to its queue; the queue's schema checks the "
+                       "new data and the audit log keeps the data before and after.")
+            if edit_form.edit_and_retry(f"dl-edit-{entry_id}", entry["queue"], entry["data"],
+                                        lambda data: core.operator().retry_dead_letter(entry_id, data=data),
+                                        lambda _moved: f"Retried {entry_id} with the edited data."):
+                _bump()
+                st.rerun()
 
 
 def _bulk(flt: Filter, selected: list[str], total: int) -> None:
+    over = total > BULK_CAP
+    if over:
+        st.caption(f"{total:,} entries match; one action handles at most {BULK_CAP:,}: narrow the filter to act "
+                   "on all of them.")
     a, b, c, d = st.columns(4)
     with a:
         ui.confirm("dl-retry-selected", f"Retry selected ({len(selected)})",
@@ -116,13 +129,13 @@ def _bulk(flt: Filter, selected: list[str], total: int) -> None:
                    f"Retry all {total} entries matching the filter?",
                    lambda f: (ui.act(lambda: core.operator().bulk_retry_dead_letters(f),
                                      lambda n: f"Retried {n} entries matching the filter."), _bump()),
-                   payload=flt, disabled=not total)
+                   payload=flt, disabled=not total or over)
     with d:
         ui.confirm("dl-delete-all", f"Delete all {total} matching",
                    f"Delete all {total} entries matching the filter for good?",
                    lambda f: (ui.act(lambda: core.operator().bulk_delete_dead_letters(f),
                                      lambda n: f"Deleted {n} entries matching the filter."), _bump()),
-                   payload=flt, disabled=not total)
+                   payload=flt, disabled=not total or over)
 
 
 def render() -> None:

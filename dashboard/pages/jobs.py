@@ -9,10 +9,12 @@ if not __package__:  # executed as a script by Streamlit: make the repository ro
     if _root not in sys.path:
         sys.path.insert(0, _root)
 
+import re
+
 import pandas as pd
 import streamlit as st
 
-from dashboard import core, ui
+from dashboard import core, edit_form, nav, timeline, ui
 from dashboard.fmt import escape_md, fmt_time
 from engine import monitoring
 from engine.errors import NotFoundError, ValidationError
@@ -20,9 +22,11 @@ from engine.job_ops import STATES
 from engine.schemas import check_job_id
 
 PAGE_SIZES = (25, 50, 100)
-STATE_NAMES = {"queued": "waiting", "started": "running", "finished": "completed", "dead_lettered": "dead letter"}
+STATE_NAMES = {"queued": "waiting", "started": "running", "finished": "completed", "dead_lettered": "dead letter",
+               "canceled": "cancelled", "cancelled": "cancelled"}  # RQ spells its status "canceled"
+CANCELLABLE = ("queued", "scheduled", "started")
 STATE_LABELS = {"queued": "waiting", "scheduled": "scheduled", "started": "running", "finished": "completed",
-                "failed": "failed (dead-lettered)"}
+                "failed": "failed (dead-lettered)", "cancelled": "cancelled"}
 
 
 def open_job(queue: str, job_id: str) -> None:
@@ -46,9 +50,11 @@ def _log(lines: list[dict], tz: str) -> None:
 
 def detail(queue: str, job_id: str) -> None:
     eng, tz = core.get_engine(), core.tz()
-    if st.button("Back to the list", icon=":material/arrow_back:", key="job_back"):
+    back, refresh, _ = st.columns([1, 1, 4])
+    if back.button("Back to the list", icon=":material/arrow_back:", key="job_back"):
         close_job()
         st.rerun()
+    refresh.button("Refresh", icon=":material/refresh:", key="job_refresh")
     try:
         eng.table[queue]
         check_job_id(job_id)
@@ -70,6 +76,7 @@ def detail(queue: str, job_id: str) -> None:
                               + [{"event": "worker", "time": job["worker"] or ""}]),
                  hide_index=True, width="content")
     st.text(f"Function: {job['job_type']}")
+    _about(job["data"])
     left, right = st.columns(2)
     with left:
         st.markdown("**Data**")
@@ -80,18 +87,34 @@ def detail(queue: str, job_id: str) -> None:
             st.caption("No result.")
         else:
             st.json(job["result"], expanded=True)
+    if core.can_write():  # before the errors and log, which can be long
+        _actions(job)
+    st.markdown("**History**")
+    timeline.job_history(queue, job_id, tz)
     st.markdown("**Errors, one per failed run**")
     ui.show_errors(job["errors"], tz)
     st.markdown("**Log**")
     _log(job["log"], tz)
-    if core.can_write():
-        _actions(job)
+
+
+def _about(data) -> None:
+    """Links to the support views of the order, retailer and phone the job's data names."""
+    if not isinstance(data, dict):
+        return
+    links = []
+    if re.fullmatch(r"[0-9]{1,18}", str(data.get("order_id", ""))):
+        links.append((timeline.ORDER_PAGE, f"Order {data['order_id']} timeline", {"order": str(data["order_id"])}))
+    if re.fullmatch(r"[0-9]{1,18}", str(data.get("retailer_id", ""))):
+        links.append((timeline.RETAILER_PAGE, f"Retailer {data['retailer_id']}", {"retailer": str(data["retailer_id"])}))
+    if re.fullmatch(r"\+[1-9][0-9]{6,14}", str(data.get("phone", ""))):
+        links.append((timeline.RETAILER_PAGE, f"Jobs for {data['phone']}", {"phone": str(data["phone"])}))
+    for col, (page, label, params) in zip(st.columns(max(1, len(links))), links):
+        col.page_link(nav.path(page), label=escape_md(label), query_params=params, icon=":material/support_agent:")
 
 
 def _actions(job: dict) -> None:
     queue, job_id = job["queue"], job["id"]
-    st.divider()
-    left, right = st.columns(2)
+    left, middle, right = st.columns(3)
     with left:
         ui.confirm("job-retry", "Retry", f"Retry job {job_id} on {queue} with a fresh retry budget?",
                    lambda _: ui.act(lambda: core.operator().retry_job(queue, job_id),
@@ -99,6 +122,13 @@ def _actions(job: dict) -> None:
                                     else f"Job {job_id} was already retried."),
                    disabled=not job["dead_lettered"], primary=True,
                    help="Only failed (dead-lettered) jobs can be retried.")
+    with middle:
+        ui.confirm("job-cancel", "Cancel job", f"Cancel job {job_id} on {queue}? A running job is asked to stop "
+                   "and is recorded as cancelled; a cancelled job is never retried.",
+                   lambda _: ui.act(lambda: core.operator().cancel(queue, job_id),
+                                    lambda outcome: f"Job {job_id} is {outcome}."),
+                   disabled=job["state"] not in CANCELLABLE, help="Only a waiting, scheduled or running job can be "
+                   "cancelled.")
     with right:
         def delete(_):
             ok, _result = ui.act(lambda: core.operator().remove_job(queue, job_id), f"Job {job_id} deleted.")
@@ -107,6 +137,14 @@ def _actions(job: dict) -> None:
 
         ui.confirm("job-delete", "Delete", f"Delete job {job_id} and everything kept about it? This cannot be undone.",
                    delete, disabled=job["status"] == "started", help="A running job cannot be deleted.")
+    if job["dead_lettered"]:
+        with st.expander("Edit and retry", expanded=True, icon=":material/edit:"):
+            st.caption("Correct the job's data and retry it with a fresh retry budget. The queue's schema checks "
+                       "the new data; the audit log keeps the data before and after.")
+            if edit_form.edit_and_retry(f"job-edit-{job_id}", queue, job["data"],
+                                        lambda data: core.operator().retry_job(queue, job_id, data=data),
+                                        lambda _moved: f"Job {job_id} is back on {queue} with the edited data."):
+                st.rerun()
 
 
 def listing() -> None:
@@ -117,7 +155,7 @@ def listing() -> None:
         st.session_state["jobs_queue"] = wanted
     a, b, c = st.columns([2, 2, 1])
     queue = a.selectbox("Queue", names, key="jobs_queue")
-    state = b.selectbox("State", STATES, format_func=lambda s: STATE_LABELS[s], key="jobs_state")
+    state = b.selectbox("State", STATES, format_func=lambda s: STATE_LABELS.get(s, s), key="jobs_state")
     size = c.selectbox("Per page", PAGE_SIZES, index=1, key="jobs_size")
     st.query_params["queue"] = queue
     rows, total, offset = ui.paged(lambda o, n: monitoring.list_jobs(queue, state, offset=o, limit=n, engine=eng),

@@ -1,6 +1,7 @@
 -- Create a job record and put it in line, or in the scheduled set when due later; with an audit
 -- entry (operator enqueues) in the same atomic step, so there is never a job without its entry.
--- KEYS: job, waiting list, scheduled, wake, rq:queues, audit stream
+-- KEYS: job, waiting list, scheduled, wake, rq:queues, audit stream, then the business-key index
+--       keys its data names (each gets the job id, scored by now)
 -- ARGV: job_id, run_at_ms (0 = none), delay_ms (0 = none), high-water mark in bytes (0 = none),
 --       audit keep ms, n (audit items, 0 = no entry), n audit items (field, value, ...), then the
 --       job's field, value, ...
@@ -27,6 +28,9 @@ if mark > 0 then
 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 7 + n_audit))
 audit()
+for k = 7, #KEYS do
+  redis.call('ZADD', KEYS[k], now, ARGV[1])
+end
 local due = tonumber(ARGV[2])
 local delay = tonumber(ARGV[3])
 if delay > 0 then due = now + delay end

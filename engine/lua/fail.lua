@@ -1,8 +1,8 @@
 -- A failed run: record the error, then retry later, put back (provider back-pressure) or dead-letter.
 -- Only the lease holder may act (the reaper may have taken it back first).
 -- KEYS: active, job, scheduled, attempts, log, pressure, waiting list, wake, failed,
---       dlq entry, dlq all, dlq queue index, failure group, failure group index
--- ARGV: member, job_id, action (retry|pressure|dead), error_json, wait_ms, keep_failed_s,
+--       dlq entry, dlq all, dlq queue index, failure group, failure group index, canceled registry
+-- ARGV: member, job_id, action (retry|pressure|dead|cancelled), error_json, wait_ms, keep_failed_s,
 --       signature, dlq group prefix, entry fields json, group fields json, minute-metrics prefix
 local now = server_now_ms()
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
@@ -19,6 +19,17 @@ if action == 'pressure' then
 end
 
 redis.call('RPUSH', KEYS[4], ARGV[4])
+
+-- cancelled: the run's record is kept (with the failed retention); no failure group, no retry, no dead letter
+if action == 'cancelled' then
+  local keep = tonumber(ARGV[6])
+  redis.call('HSET', KEYS[2], 'status', 'canceled', 'jq_ended_ms', now)
+  redis.call('HSETNX', KEYS[2], 'jq_cancel_ms', now)
+  for _, k in ipairs({KEYS[2], KEYS[4], KEYS[5]}) do redis.call('EXPIRE', k, keep) end
+  redis.call('ZADD', KEYS[15], now / 1000 + keep, id)
+  add_metrics(prefixes, now, {'cancelled', 1})
+  return 1
+end
 -- failure group: count, first and last seen, per-queue counts, a few sample job ids
 local sig = ARGV[7]
 local g = cjson.decode(ARGV[10])

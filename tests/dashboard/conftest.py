@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import passwords
+from tests.domain_fixtures import cloud_api  # noqa: F401 - a local WhatsApp Cloud API for the support tests
 
 # AppTest writes session state outside a script run by design; its warning about that is noise here.
 logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
@@ -154,8 +155,12 @@ def seeded(dash):
             "waiting": waiting, "scheduled": later}
 
 
+SEARCH_BOX_BUTTON = "FormSubmitter:support_search-Search"  # the sidebar search box, on every page
+
+
 def buttons(at: AppTest) -> list[str]:
-    return [b.label for b in at.button]
+    """Every button's label except the sidebar search box's."""
+    return [b.label for b in at.button if b.key != SEARCH_BOX_BUTTON]
 
 
 def click(at: AppTest, key: str) -> AppTest:

@@ -47,7 +47,7 @@ def test_one_form_per_job_type(app):
     at = no_exception(app.new(page=ENQ))
     assert [t.label for t in at.tabs] == ["WhatsApp message", "Order expiry", "Vendor fallback", "Daily report",
                                           "Credit reconciliation"]
-    assert len(at.get("form")) == 5
+    assert len([f for f in at.main.form]) == 5
 
 
 def test_whatsapp_message_is_enqueued_and_linked(app, dash):
@@ -169,7 +169,7 @@ def test_viewer_cannot_reach_the_enqueue_page(app):
     at = app.new("vera")
     with pytest.raises(ValueError):
         at.switch_page(page_path(ENQ))
-    assert not at.get("form")
+    assert not at.main.form
 
 
 def test_a_full_server_is_said_in_the_form_and_nothing_is_written(app, dash):

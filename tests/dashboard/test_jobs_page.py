@@ -144,7 +144,7 @@ def test_attacker_controlled_data_and_errors_never_reach_markdown(app, dash):
 def test_viewer_sees_the_detail_without_actions(app, seeded):
     at = no_exception(app.new("vera", page=JOBS, query={"queue": "whatsapp", "job": seeded["dead_whatsapp"][0]}))
     assert metrics(at)["State"] == "dead letter"
-    assert set(buttons(at)) == {"Log out", "Back to the list"}
+    assert set(buttons(at)) == {"Log out", "Back to the list", "Refresh"}
 
 
 def test_a_pending_confirmation_lapses_when_the_page_changes(app, seeded):

@@ -53,6 +53,16 @@ def test_a_refused_send_is_recorded_and_may_be_sent_again(session, retryable, st
     assert (c.decision, c.attempts) == (outbox.Decision.SEND, 2)
 
 
+def test_a_resend_with_corrected_data_records_the_new_recipient_and_text(session):
+    claim(session)
+    outbox.mark_failed(session, "job-1", code="131026", error="not a WhatsApp user", retryable=False, now=NOW)
+    c = outbox.claim(session, "job-1", phone="+9779820000002", body="hello again", reference="43", provider="cloud",
+                     resend_is_harmless=False, now=NOW)
+    msg = outbox.find(session, "job-1")
+    assert c.decision == outbox.Decision.SEND
+    assert (msg.recipient, msg.body, msg.reference, msg.attempts) == ("+9779820000002", "hello again", "43", 2)
+
+
 def test_an_operator_can_settle_a_message_in_doubt(session):
     claim(session)
     claim(session)

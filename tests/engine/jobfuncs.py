@@ -83,6 +83,37 @@ def die_first_run(**data):
     return mark(**data)
 
 
+def cooperative(seconds: float = 10.0, **data):
+    """Works in small steps and stops when cancelled (as the long processors do)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        jobctx.check_cancelled()
+        time.sleep(0.02)
+    return {"finished": True}
+
+
+def stubborn(seconds: float = 1.5, **data):
+    """Ignores a cancel request and returns a result late."""
+    time.sleep(seconds)
+    return {"late": True}
+
+
+def fail_when_cancelled(seconds: float = 10.0, **data):
+    """Sees the cancel and fails with an ordinary error (which must not be retried)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if jobctx.cancelled():
+            raise RuntimeError("stopped half way")
+        time.sleep(0.02)
+    return {"finished": True}
+def refuse_bad_whatsapp(phone: str, message: str, **data):
+    """A whatsapp stand-in for fix and resend: the original message of tests/engine/test_fix_and_resend.py
+    fails for good, any corrected data is "sent"."""
+    if (phone, message) == ("+9779800000001", "Order 42 confirmed"):
+        raise PermanentError("recipient 12345 is invalid")
+    return {"sent": True, "phone": phone}
+
+
 def fail_first_run(**data):
     """Fails its job's first run, succeeds on the retry."""
     ctx = jobctx.current()
