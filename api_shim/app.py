@@ -17,7 +17,7 @@ from .middleware import BodyLimitMiddleware, BudgetMiddleware
 from .errors import install_error_handlers
 from .openapi import install_openapi
 from .routers import (alerts, audit, dead_letters, failed, failure_groups, health, history, jobs, metrics, queues,
-                      search)
+                      search, whatsapp_webhook)
 from .settings import ApiKey, ApiSettings, Keyring, build_keyring
 
 log = logging.getLogger("api_shim")
@@ -50,11 +50,14 @@ def create_app(engine: Engine | None = None, api_keys: str | Sequence[ApiKey] | 
     app.state.engine = engine
     app.state.keyring = keyring
     install_error_handlers(app)
+    app.state.domain_settings = None  # the WhatsApp webhook's settings; None: from the environment
     for module in (metrics, history, jobs, failed, dead_letters, queues, failure_groups, audit, alerts, search,
                    health):
         if module is jobs:
             app.include_router(jobs.add_job_router(engine.table))
         app.include_router(module.router)
+    if whatsapp_webhook.QUEUE in engine.table.names:  # the platform's table; another application has no WhatsApp
+        app.include_router(whatsapp_webhook.router)
     install_openapi(app, engine.table.names)
     app.add_middleware(BodyLimitMiddleware, max_bytes=limit)
     app.add_middleware(BudgetMiddleware, budget_s=budget_s)  # outermost: the budget starts on arrival

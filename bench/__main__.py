@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .harness import Bench
-from . import measures, measures_state
+from . import measures, measures_state, pacing
 from .steady import steady
 
 
@@ -24,7 +24,7 @@ def fmt(value) -> str:
 
 
 def main(argv: list[str]) -> int:
-    chosen = [m for m in measures.ALL + measures_state.ALL + [steady] if not argv or m.__name__ in argv]
+    chosen = [m for m in measures.ALL + measures_state.ALL + [steady] + pacing.ALL if not argv or m.__name__ in argv]
     bench = Bench()
     rows = []
     try:

@@ -55,14 +55,9 @@ def add(session: Session, queue: str, data: dict[str, Any], job_id: str, now: da
 
 
 def add_notice(session: Session, notice: Notice, now: datetime) -> OutboxJob:
-    """Ask for a WhatsApp notice under its deterministic job id, with the business keys it is about (the
-    support desk finds the message by them)."""
-    data: dict[str, Any] = {"phone": notice.phone, "message": notice.text}
-    for name in ("reference", "order_id", "retailer_id", "wholesaler_id", "account_id"):
-        value = getattr(notice, name)
-        if value is not None:
-            data[name] = str(value)
-    return add(session, WHATSAPP_QUEUE, data, notice.job_id, now)
+    """Ask for a WhatsApp notice (a template message) under its deterministic job id, with the business
+    keys it is about (the support desk finds the message by them)."""
+    return add(session, WHATSAPP_QUEUE, notice.data(), notice.job_id, now)
 
 
 def add_after(session: Session, queue: str, data: dict[str, Any], job_id: str, now: datetime,

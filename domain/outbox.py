@@ -114,6 +114,20 @@ def mark_failed(session: Session, key: str, *, code: str | None, error: str, ret
     return msg
 
 
+def mark_failed_after_acceptance(session: Session, key: str, *, code: str | None, error: str,
+                                 now: datetime) -> OutboundMessage | None:
+    """The provider accepted the message, then reported it failed (e.g. 131026): resendable by a retry."""
+    msg = find(session, key, lock=True)
+    if msg is None:
+        return None
+    msg.status = MessageStatus.FAILED
+    msg.error_code = code
+    msg.error = f"failed after acceptance: {error}"[:4000]
+    msg.updated_at = now
+    session.flush()
+    return msg
+
+
 def resolve_in_doubt(session: Session, key: str, *, went_out: bool, now: datetime) -> OutboundMessage:
     """An operator's verdict on an "unknown" message: it went out (sent), or it may be sent again (retrying)."""
     msg = _require(session, key)

@@ -24,6 +24,10 @@ class DomainSettings(BaseSettings):
     whatsapp_phone_number_id: str | None = None
     whatsapp_token: str | None = None
     whatsapp_timeout_s: float = Field(default=10.0, gt=0)
+    whatsapp_templates: str | None = None  # env WHATSAPP_TEMPLATES: the template registry; None: the platform's own
+    whatsapp_window_s: float = Field(default=86400.0, gt=0)  # free text only this long after the recipient wrote
+    whatsapp_verify_token: str | None = None  # env WHATSAPP_VERIFY_TOKEN: the webhook subscription check
+    whatsapp_app_secret: str | None = None  # env WHATSAPP_APP_SECRET: the webhook signatures' HMAC key
     support_phone: str = Field(default="+9779800000001", pattern=E164_PATTERN)
     reconciliation_alert_threshold: Decimal = Field(default=Decimal("100"), ge=0)
     scheduler_tz: str = "UTC"  # env SCHEDULER_TZ, an IANA zone name

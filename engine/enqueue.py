@@ -91,6 +91,8 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
     fields[keys.JobField.ENQUEUED_AT] = utcformat(job.enqueued_at)
     fields[keys.JobField.PRIORITY] = req.priority
     fields[keys.JobField.RUNS] = 0
+    if policy.key_limit and req.data.get(policy.key_limit[0]) not in (None, ""):
+        fields[keys.JobField.PACE_KEY] = str(req.data[policy.key_limit[0]])[:200]
     audit_items = [item for pair in (req.audit or {}).items() for item in pair]
     flat: list[Any] = [job_id, run_at_ms, delay_ms, eng.high_water.mark_bytes(), AUDIT_KEEP_MS, len(audit_items),
                        *audit_items]

@@ -62,22 +62,8 @@ def fail_step(eng: Engine, queue: str, job: RunningJob, member: str, exc: BaseEx
     func_name = job.func_name
     error = describe(exc, worker, runs, func_name)
     action, wait_ms = decide(eng, queue, exc, runs, cancel_requested=cancel_requested)
-    sig, normal = signature(error["type"], error["message"], error["function"])
-    priority = fields.get(keys.JobField.PRIORITY) or "normal"
-    entry = {
-        "job_id": job_id, "queue": queue, "job_type": func_name, "data": json.dumps(job.kwargs),
-        "options": json.dumps({"priority": priority, "timeout_s": eng.table[queue].timeout_s}),
-        "runs": runs, "enqueued_at": fields.get(keys.JobField.ENQUEUED_AT, ""), "error_type": error["type"],
-        "error_message": error["message"],
-    }
-    group = {"type": error["type"], "message": normal, "function": error["function"], "queue": queue}
-    script_keys = [keys.active(queue), keys.job(job_id), keys.scheduled(queue), keys.attempts(job_id),
-                   keys.job_log(job_id), keys.pressure(queue), keys.waiting(queue, priority), keys.wake(queue),
-                   keys.failed(queue), keys.dlq_entry(job_id), keys.DLQ_ALL, keys.dlq_queue(queue),
-                   keys.failure_group(sig), keys.FAILURE_GROUPS, keys.cancelled(queue)]
-    args = [member, job_id, action, json.dumps(error), wait_ms, eng.table[queue].keep_failed_s, sig,
-            keys.dlq_group(""), json.dumps(entry), json.dumps(group), keys.metrics_prefix("m", queue)]
-    return action, error, script_keys, args
+    call = _fail_call(eng, queue, job_id, job.kwargs, func_name, fields, member, action, wait_ms, error)
+    return action, error, call["keys"], call["args"]
 
 
 def handle_failure(eng: Engine, hooks: Hooks, queue: str, job: RunningJob, member: str, exc: BaseException,
@@ -101,3 +87,48 @@ def handle_failure(eng: Engine, hooks: Hooks, queue: str, job: RunningJob, membe
     if action == "dead":
         hooks.on_final_failure(job_id, queue, error)
     return action
+
+
+def _fail_call(eng: Engine, queue: str, job_id: str, kwargs: dict[str, Any], func_name: str, fields: dict[str, str],
+               member: str, action: str, wait_ms: int, error: dict[str, Any]) -> dict[str, list]:
+    """fail.lua's KEYS and ARGV: the attempt, the failure group and (dead) the dead-letter entry."""
+    sig, normal = signature(error["type"], error["message"], error["function"])
+    priority = fields.get(keys.JobField.PRIORITY) or "normal"
+    runs = int(fields.get(keys.JobField.RUNS) or 0)
+    entry = {
+        "job_id": job_id, "queue": queue, "job_type": func_name, "data": json.dumps(kwargs),
+        "options": json.dumps({"priority": priority, "timeout_s": eng.table[queue].timeout_s}),
+        "runs": runs, "enqueued_at": fields.get(keys.JobField.ENQUEUED_AT, ""), "error_type": error["type"],
+        "error_message": error["message"],
+    }
+    group = {"type": error["type"], "message": normal, "function": error["function"], "queue": queue}
+    return dict(
+        keys=[keys.active(queue), keys.job(job_id), keys.scheduled(queue), keys.attempts(job_id),
+              keys.job_log(job_id), keys.pressure(queue), keys.waiting(queue, priority), keys.wake(queue),
+              keys.failed(queue), keys.dlq_entry(job_id), keys.DLQ_ALL, keys.dlq_queue(queue),
+              keys.failure_group(sig), keys.FAILURE_GROUPS, keys.cancelled(queue)],
+        args=[member, job_id, action, json.dumps(error), wait_ms, eng.table[queue].keep_failed_s, sig,
+              keys.dlq_group(""), json.dumps(entry), json.dumps(group), keys.metrics_prefix("m", queue)])
+
+
+def fail_after_completion(eng: Engine, queue: str, job_id: str, error_type: str, message: str) -> bool:
+    """A finished job whose effect failed later (e.g. WhatsApp reported an accepted message undeliverable):
+    dead-letter it through the same step as a failed run, so it counts in the failure groups and support can
+    fix and retry it. False when the job is not finished (already failed, retried or gone)."""
+    raw = eng.conn.hgetall(keys.job(job_id))
+    fields = {k.decode(): v.decode(errors="replace") for k, v in raw.items()}  # `data` is compressed
+    if fields.get(keys.JobField.STATUS) != "finished" or fields.get(keys.JobField.ORIGIN) != queue:
+        return False
+    from rq.job import Job
+    from rq.serializers import JSONSerializer
+    job = Job.fetch(job_id, connection=eng.conn, serializer=JSONSerializer)
+    error = {"type": error_type, "message": message[:2000], "traceback": "", "worker": "",
+             "time": time.time(), "run": int(fields.get(keys.JobField.RUNS) or 0),
+             "function": job.func_name.rsplit(".", 1)[-1]}
+    call = _fail_call(eng, queue, job_id, job.kwargs, job.func_name, fields, keys.member(job_id, "after"), "dead", 0,
+                      error)
+    call["keys"].append(keys.finished(queue))
+    done = bool(eng.scripts.fail_after(**call))
+    if done:
+        eng.hooks.on_final_failure(job_id, queue, error)
+    return done

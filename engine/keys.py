@@ -44,6 +44,13 @@ class JobField:
     PROGRESS = "jq_progress"
     CANCEL_MS = "jq_cancel_ms"  # when an operator asked to cancel (server ms): engine/cancel.py
     DEAD_MS = "jq_dead_ms"  # when last dead-lettered, kept after an operator retried it (lua/dlq_retry.lua)
+    PACE_KEY = "jq_pace_key"  # the value of the queue's key_limit field (enqueue.py), read by dequeue.lua
+
+
+def pace_prefix(queue: str) -> str:
+    """Per-key pacing of `queue` (lua/dequeue.lua appends the key): `<prefix><key>` the next allowed start
+    (string, PX), `<prefix><key>:wait` the key's held jobs in order (each also in the scheduled set)."""
+    return f"{JQ}:pace:{queue}:"
 
 
 def member(job_id: str, worker_name: str) -> str:

@@ -54,6 +54,8 @@ class QueuePolicy:
     sla: SlaTarget | None = None
     # data field -> business key kind: the job is indexed under each named key at enqueue
     index_keys: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_INDEX_KEYS))
+    # (data field, interval s): at most one start per value of that field every interval (e.g. per phone)
+    key_limit: tuple[str, float] | None = None
     schema: type[BaseModel] = field(kw_only=True)  # the pydantic model of the job's data (required)
 
     def __post_init__(self) -> None:
@@ -79,6 +81,10 @@ class QueuePolicy:
         bad_kinds = sorted(set(self.index_keys.values()) - set(KEY_KINDS))
         if bad_kinds:
             problems.append(f"index_keys: unknown key kind(s) {bad_kinds}; known: {', '.join(KEY_KINDS)}")
+        if self.key_limit is not None and not (
+                isinstance(self.key_limit, tuple) and len(self.key_limit) == 2 and isinstance(self.key_limit[0], str)
+                and self.key_limit[0] and isinstance(self.key_limit[1], (int, float)) and self.key_limit[1] > 0):
+            problems.append("key_limit must be (data field, interval_s > 0)")
         if problems:
             raise ConfigError(f"queue {self.name}: " + "; ".join(problems))
 
@@ -98,6 +104,8 @@ class QueuePolicy:
         if unknown:
             raise ConfigError(f"queue {self.name}: unknown setting(s) {sorted(unknown)}")
         values = dict(overrides)
+        if isinstance(values.get("key_limit"), list):  # JSON has no tuples
+            values["key_limit"] = tuple(values["key_limit"])
         if isinstance(values.get("sla"), dict):
             values["sla"] = SlaTarget(**values["sla"])
         return dataclasses.replace(self, **values)

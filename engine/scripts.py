@@ -16,6 +16,7 @@ SCRIPTS = {
     "complete": ["complete", "complete_run"],
     "step": ["complete", "dequeue", "step"],  # complete a run and take the next job: one round trip
     "fail": ["fail"],
+    "fail_after": ["fail_after", "fail"],  # a finished job failed later: the same ladder, as a dead letter
     "dlq_retry": ["dlq_retry"],
     "remove": ["remove"],
     "heartbeat": ["heartbeat"],

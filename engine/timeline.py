@@ -7,7 +7,7 @@ deletes). Runs that succeeded before a later retry leave no record of their own,
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from . import keys

@@ -114,7 +114,9 @@ class Worker:
                            keys.worker(self.name)]
         for q in self.queues:
             policy = self.eng.table[q]
-            args += [q, policy.rate_limit_per_min, self.eng.settings.rate_window_ms, keys.metrics_prefix("m", q)]
+            pace_ms = int(policy.key_limit[1] * 1000) if policy.key_limit else 0
+            args += [q, policy.rate_limit_per_min, self.eng.settings.rate_window_ms, keys.metrics_prefix("m", q),
+                     pace_ms, keys.pace_prefix(q)]
         return args
 
     def _dequeue(self) -> list:

@@ -73,6 +73,9 @@ def enqueue_demo_jobs(session: Session, settings: DomainSettings, now: datetime,
     return dict(counts)
 
 
+UNDELIVERABLE_DEMO_PHONE = "+9779820000003"
+
+
 def _whatsapp_traffic(session: Session, pending: list[Order], rng: random.Random, now: datetime,
                       engine: Engine | None) -> int:
     """Reminders for the newest orders (high priority), credit reminders (normal), a promotion (low, spread out)."""
@@ -89,12 +92,18 @@ def _whatsapp_traffic(session: Session, pending: list[Order], rng: random.Random
     accounts = session.execute(select(CreditAccount, Retailer).join(Retailer, CreditAccount.retailer_id == Retailer.id)
                                .order_by(CreditAccount.id)).all()
     for account, retailer in ((a, r) for a, r in accounts if a.balance > a.credit_limit / 2):
-        text = (f"Namaste {retailer.name}, your credit balance is {notices.money(account.balance)} of your "
-                f"{notices.money(account.credit_limit)} limit. Please arrange a payment to keep ordering on credit.")
-        helpers.add_whatsapp_message(retailer.phone, text, reference=f"account-{account.id}",
+        balance = f"{notices.money(account.balance)} of your {notices.money(account.credit_limit)} limit"
+        helpers.add_whatsapp_message(retailer.phone, template={"name": "payment_reminder", "language": "en",
+                                                               "params": [retailer.name, balance]},
+                                     reference=f"account-{account.id}",
                                      retailer_id=str(retailer.id), account_id=str(account.id),
                                      job_id=f"demo-credit-{account.id}-{now.date().isoformat()}", engine=engine)
         sent += 1
+    # the demo's fake Cloud API reports this recipient's messages undeliverable (131026): a failure after acceptance
+    helpers.add_whatsapp_message(UNDELIVERABLE_DEMO_PHONE, template={"name": "order_failed", "language": "en",
+                                                                     "params": ["Demo Kirana", "1001"]},
+                                 job_id=f"demo-undeliverable-{now.date().isoformat()}", engine=engine)
+    sent += 1
     retailers = list(session.scalars(select(Retailer).order_by(Retailer.id)))
     for retailer in rng.sample(retailers, min(PROMO_RECIPIENTS, len(retailers))):
         text = f"Namaste {retailer.name}! Dashain stock is in: order rice, oil and sugar today for next-day delivery."

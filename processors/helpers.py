@@ -15,13 +15,19 @@ __all__ = ["add_job", "add_whatsapp_message", "broadcast_whatsapp", "add_order_e
            "add_daily_report_job", "add_credit_reconciliation_job"]
 
 
-def add_whatsapp_message(phone: str, message: str, *, priority: str = "normal", reference: str | None = None,
+def add_whatsapp_message(phone: str, message: str | None = None, *, template: dict | None = None,
+                         priority: str = "normal", reference: str | None = None,
                          order_id: str | None = None, retailer_id: str | None = None,
                          wholesaler_id: str | None = None, account_id: str | None = None,
                          delay: timedelta | float | None = None, run_at: datetime | None = None,
                          job_id: str | None = None, engine: Engine | None = None) -> Job:
-    """One message; the optional ids are the business keys the support desk finds it by."""
-    data: dict[str, Any] = {"phone": phone, "message": message}
+    """Free text (`message`) or a registry template {"name", "language", "params"}: exactly one. The
+    optional ids are the business keys the support desk finds it by."""
+    data: dict[str, Any] = {"phone": phone}
+    if message is not None:
+        data["message"] = message
+    if template is not None:
+        data["template"] = template
     for name, value in (("reference", reference), ("order_id", order_id), ("retailer_id", retailer_id),
                         ("wholesaler_id", wholesaler_id), ("account_id", account_id)):
         if value is not None:

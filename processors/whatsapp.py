@@ -1,42 +1,86 @@
-"""Queue `whatsapp`: send one message through the configured provider, at most once per job."""
+"""Queue `whatsapp`: send one message (free text or an approved template) through the configured provider,
+at most once per job; free text outside the recipient's 24-hour window goes as the registry's fallback
+template, or is dead-lettered without calling the API."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from engine import jobctx
 from engine.errors import PermanentError, ProviderBackPressure, ValidationError
 from engine.schemas import validate_with
 
-from domain import outbox
+from domain import delivery, outbox
 from domain.clock import utcnow
 from domain.db import session_scope
 from domain.settings import DomainSettings, resolve_settings
 from domain.whatsapp import SendError, make_provider
+from domain.whatsapp import templates
 
 from .schemas import WhatsAppData
 
 
-def run(phone: str, message: str, reference: str | None = None, *, order_id: str | None = None,
-        retailer_id: str | None = None, wholesaler_id: str | None = None, account_id: str | None = None,
+@dataclass(frozen=True)
+class Content:
+    """What goes out: free text, or a template with its parameters; `body` is what the recipient reads."""
+
+    body: str
+    template: tuple[str, str, list[str]] | None = None  # name, language, params
+
+
+def _content(phone: str, data: dict[str, Any], settings: DomainSettings) -> Content:
+    registry = templates.load(settings.whatsapp_templates)
+    if data.get("template"):
+        ref = data["template"]
+        template = registry.check(ref["name"], ref["language"], ref["params"])
+        return Content(template.render(ref["params"]), (template.name, template.language, ref["params"]))
+    text = data["message"]
+    with session_scope(settings.database_url, readonly=True) as session:
+        last = delivery.last_inbound(session, phone)
+    if delivery.in_window(last, utcnow(), settings.whatsapp_window_s):
+        return Content(text)
+    fallback = registry.fallback
+    since = f"last wrote at {last.isoformat()}" if last else "has never written to us"
+    if fallback is None:
+        raise PermanentError(
+            f"free text refused: the recipient {since}, outside WhatsApp's {settings.whatsapp_window_s / 3600:g}-hour "
+            f"customer-service window (the API would answer 131047), and the template registry has no "
+            f"fallback_for_free_text template. Resend it as a template.")
+    jobctx.log(f"recipient {since}: outside the window, sending free text as template {fallback.name}")
+    params = [text[:templates.MAX_PARAM_CHARS]]
+    return Content(fallback.render(params), (fallback.name, fallback.language, params))
+
+
+def run(phone: str, message: str | None = None, reference: str | None = None, template: dict | None = None, *,
+        order_id: str | None = None, retailer_id: str | None = None, wholesaler_id: str | None = None,
+        account_id: str | None = None,
         settings: DomainSettings | None = None) -> dict[str, Any]:
     """Record the attempt under the job id, then send; a rerun of a sent job returns without sending.
     The business keys (order_id ...) only index the job for the support desk."""
     settings = resolve_settings(settings)
+    raw = {"phone": phone, "message": message, "reference": reference, "template": template, "order_id": order_id,
+           "retailer_id": retailer_id, "wholesaler_id": wholesaler_id, "account_id": account_id}
     try:
-        data = validate_with(WhatsAppData, {"phone": phone, "message": message, "reference": reference,
-                                            "order_id": order_id, "retailer_id": retailer_id,
-                                            "wholesaler_id": wholesaler_id, "account_id": account_id})
+        data = validate_with(WhatsAppData, {k: v for k, v in raw.items() if v is not None})
     except ValidationError as exc:
         raise PermanentError(f"invalid message: {exc}") from exc
-    phone, message, reference = data["phone"], data["message"], data.get("reference")
+    phone, reference = data["phone"], data.get("reference")
     # Outside a worker there is no job id to deduplicate on: every direct call is its own send.
     key = jobctx.current_job_id() or f"direct-{uuid.uuid4().hex}"
     provider = make_provider(settings)
     with session_scope(settings.database_url) as session:
-        claim = outbox.claim(session, key, phone=phone, body=message, reference=reference, provider=provider.name,
+        existing = outbox.find(session, key)
+    if existing is not None and existing.status in outbox.DONE_STATES:
+        content = Content(existing.body)  # already sent: no window check, claim() answers DONE
+    else:
+        content = _content(phone, data, settings)
+    with session_scope(settings.database_url) as session:
+        claim = outbox.claim(session, key, phone=phone, body=content.body, reference=reference, provider=provider.name,
                              resend_is_harmless=provider.resend_is_harmless, now=utcnow())
     summary = {"message_id": claim.message_id, "provider": provider.name, "attempt": claim.attempts}
+    if content.template:
+        summary["template"] = content.template[0]
     if claim.decision == outbox.Decision.DONE:
         jobctx.log(f"message {claim.message_id} already {claim.status}; not sending again")
         return {**summary, "status": claim.status, "provider_message_id": claim.provider_message_id,
@@ -49,7 +93,11 @@ def run(phone: str, message: str, reference: str | None = None, *, order_id: str
 
     jobctx.log(f"sending message {claim.message_id} to {phone[:-4]}**** via {provider.name} (attempt {claim.attempts})")
     try:
-        result = provider.send_text(phone, message, idempotency_key=key)
+        if content.template:
+            name, language, params = content.template
+            result = provider.send_template(phone, name, language, params, idempotency_key=key)
+        else:
+            result = provider.send_text(phone, content.body, idempotency_key=key)
     except SendError as exc:
         throttled = exc.retry_after_s is not None
         with session_scope(settings.database_url) as session:
@@ -63,5 +111,7 @@ def run(phone: str, message: str, reference: str | None = None, *, order_id: str
         raise
     with session_scope(settings.database_url) as session:
         outbox.mark_sent(session, key, result.provider_message_id, result.status, now=utcnow())
-    return {**summary, "status": result.status, "provider_message_id": result.provider_message_id,
-            "already_sent": False}
+        if result.status == "sent":  # accepted: the status webhooks tell the rest
+            delivery.accepted(session, result.provider_message_id, key, phone, utcnow())
+    return {**summary, "status": "accepted" if result.status == "sent" else result.status,
+            "provider_message_id": result.provider_message_id, "already_sent": False}

@@ -36,12 +36,16 @@ def redis_url(valkey_server) -> str:
     return os.environ.get("REDIS_URL") or valkey_server.connection_url
 
 
+PACE_S = 0.05  # tests pace whatsapp per phone at 50 ms, not 6 s
+
+
 def make_engine(redis_url: str, *, real_processors: bool = False, **overrides) -> Engine:
     """Fast timing, and a queue table whose processors are the test dispatcher (tests/engine/jobfuncs.py),
     `queue_overrides` applied on top; with real_processors, the platform's own processors."""
     from tests.engine.support import TEST_TABLE
 
     table = {} if real_processors else TEST_TABLE
+    table = {**table, "whatsapp": {**table.get("whatsapp", {}), "key_limit": ["phone", PACE_S]}}
     queues = {q: {**table.get(q, {}), **o} for q, o in {**table, **overrides.pop("queue_overrides", {})}.items()}
     settings = Settings(redis_url=redis_url, **{**FAST, **overrides, "queue_overrides": queues})
     return Engine.from_settings(settings)

@@ -4,17 +4,13 @@ Each of those folders' conftest.py star-imports this module.
 """
 from __future__ import annotations
 
-import json
 import os
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -28,6 +24,7 @@ from domain.db import create_schema, dispose_engines, engine_for, session_factor
 from domain.models import Base, CreditAccount, Order, PaymentMethod, Retailer, Wholesaler
 from domain.orders import place_order
 from domain.settings import DomainSettings
+from domain.whatsapp.fake_cloud import FakeCloudApi, Reply
 from engine import jobctx, keys
 
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=timezone.utc)
@@ -175,37 +172,6 @@ def due_at(engine, queue: str, job_id: str) -> float | None:
 
 
 # -- a local stand-in for the WhatsApp Business Cloud API ------------------------------
-@dataclass
-class Reply:
-    status: int = 200
-    body: dict[str, Any] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay_s: float = 0.0
-
-
-@dataclass
-class FakeCloudApi:
-    base_url: str
-    phone_number_id: str = "1234567890"
-    token: str = "test-token"
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    replies: list[Reply] = field(default_factory=list)  # consumed in order; then success
-
-    def settings(self, base: DomainSettings, **over: Any) -> DomainSettings:
-        values = dict(whatsapp_provider="cloud", whatsapp_api_base_url=self.base_url,
-                      whatsapp_phone_number_id=self.phone_number_id, whatsapp_token=self.token,
-                      whatsapp_timeout_s=0.3)
-        return base.model_copy(update={**values, **over})
-
-    def next_reply(self, payload: dict[str, Any]) -> Reply:
-        if self.replies:
-            return self.replies.pop(0)
-        n = len(self.requests)
-        return Reply(200, {"messaging_product": "whatsapp",
-                           "contacts": [{"input": payload.get("to"), "wa_id": payload.get("to")}],
-                           "messages": [{"id": f"wamid.TEST{n:04d}"}]})
-
-
 def error_reply(status: int, code: int, message: str, *, subcode: int | None = None, err_type: str = "OAuthException",
                 headers: dict[str, str] | None = None) -> Reply:
     error: dict[str, Any] = {"message": message, "type": err_type, "code": code, "fbtrace_id": "AbCdEf123"}
@@ -216,45 +182,10 @@ def error_reply(status: int, code: int, message: str, *, subcode: int | None = N
 
 @pytest.fixture
 def cloud_api() -> Iterator[FakeCloudApi]:
-    """A real HTTP server on 127.0.0.1 speaking the Cloud API's shapes; it records every request."""
-    api = FakeCloudApi(base_url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):  # keep test output quiet
-            pass
-
-        def do_POST(self):
-            length = int(self.headers.get("Content-Length", 0))
-            raw = self.rfile.read(length)
-            try:
-                payload = json.loads(raw)
-            except ValueError:
-                payload = {"_raw": raw.decode(errors="replace")}
-            api.requests.append({"path": self.path, "authorization": self.headers.get("Authorization"),
-                                 "content_type": self.headers.get("Content-Type"), "json": payload})
-            reply = api.next_reply(payload)
-            if reply.delay_s:
-                time.sleep(reply.delay_s)
-            body = json.dumps(reply.body or {}).encode()
-            try:
-                self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
-                pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    api.base_url = f"http://127.0.0.1:{server.server_address[1]}/v21.0"
+    """The fake Cloud API (domain/whatsapp/fake_cloud.py) on 127.0.0.1; it records every request."""
+    api = FakeCloudApi(status_delay_s=0.02).start()
     yield api
-    server.shutdown()
-    server.server_close()
+    api.stop()
 
 
 def expect_messages_path(api: FakeCloudApi) -> str:

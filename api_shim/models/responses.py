@@ -119,6 +119,20 @@ class JobOptions(Open):
     keep_failed_s: int
 
 
+class MessageDelivery(Open):
+    state: str | None = Field(description="accepted, sent, delivered, read, failed (after acceptance), "
+                                          "or not accepted (...)")
+    wamid: str | None = None
+    provider: str | None = None
+    accepted_at: str | None = None
+    sent_at: str | None = None
+    delivered_at: str | None = None
+    read_at: str | None = None
+    failed_at: str | None = None
+    error_code: str | None = None
+    error: str | None = None
+
+
 class JobDetails(Open):
     id: str
     queue: str
@@ -139,6 +153,7 @@ class JobDetails(Open):
     ended_at: str | None = None
     worker: str | None = None
     dead_lettered: bool
+    delivery: MessageDelivery | None = Field(default=None, description="a whatsapp job's message delivery")
 
 
 class JobSummary(Open):

@@ -5,12 +5,13 @@ import json
 from typing import Annotated, Any
 
 import pydantic
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Request, Response
 from pydantic import ConfigDict, WithJsonSchema, create_model
 
 from engine import job_ops
 from engine.errors import ConflictError, NotFoundError, ValidationError
 from engine.queues import QueuePolicy, QueueTable
+from processors.whatsapp_delivery import job_delivery
 
 from ..deps import EngineDep, JobIdDep, QueueDep, ReadKey, WriteOp
 from ..errors import error_responses
@@ -53,8 +54,23 @@ def _queue_title(queue: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in queue.replace("-", "_").split("_"))
 
 
+def inline_defs(schema: Any, defs: dict[str, Any] | None = None) -> Any:
+    """The schema with its `$defs` references replaced by their bodies: a nested model's `#/$defs/...`
+    would point at the OpenAPI document's root once the schema sits inside it."""
+    if defs is None and isinstance(schema, dict):
+        defs = schema.pop("$defs", {})
+    if isinstance(schema, dict):
+        ref = schema.get("$ref", "")
+        if ref.startswith("#/$defs/") and defs is not None:
+            return inline_defs(dict(defs[ref.removeprefix("#/$defs/")]), defs)
+        return {k: inline_defs(v, defs) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [inline_defs(v, defs) for v in schema]
+    return schema
+
+
 def new_job_model(queue: str, wire: type[pydantic.BaseModel]) -> type[NewJobBase]:
-    data_schema = wire.model_json_schema()
+    data_schema = inline_defs(wire.model_json_schema())
     data_schema.pop("title", None)
     return create_model(f"New{_queue_title(queue)}Job", __base__=NewJobBase, __module__=__name__,
                         data=(Annotated[dict[str, Any], WithJsonSchema(data_schema)], ...))
@@ -100,8 +116,10 @@ def add_job_router(table: QueueTable) -> APIRouter:
 
 @router.get("/jobs/{queueName}/{jobId}", response_model=JobDetails, name="get_job", summary="Job details",
             responses=error_responses(401, 404, 422, 503))
-def get_job(key: ReadKey, queue: QueueDep, job_id: JobIdDep, eng: EngineDep):
-    return job_ops.get_job(queue, job_id, engine=eng)
+def get_job(key: ReadKey, queue: QueueDep, job_id: JobIdDep, eng: EngineDep, request: Request):
+    details = job_ops.get_job(queue, job_id, engine=eng)
+    details["delivery"] = job_delivery(queue, job_id, getattr(request.app.state, "domain_settings", None))
+    return details
 
 
 @router.delete("/jobs/{queueName}/{jobId}", response_model=JobAction, name="delete", summary="Remove a job",

@@ -20,6 +20,7 @@ from engine import monitoring
 from engine.errors import NotFoundError, ValidationError
 from engine.job_ops import STATES
 from engine.schemas import check_job_id
+from processors.whatsapp_delivery import job_delivery
 
 PAGE_SIZES = (25, 50, 100)
 STATE_NAMES = {"queued": "waiting", "started": "running", "finished": "completed", "dead_lettered": "dead letter",
@@ -46,6 +47,19 @@ def _log(lines: list[dict], tz: str) -> None:
     text = "\n".join(f"{fmt_time(line.get('t'), tz)}  run {line.get('run', '?')}  {line.get('msg', '')}"
                      for line in lines)
     st.code(text, language=None, wrap_lines=True)
+
+
+def _delivery(found: dict | None, tz: str) -> None:
+    """A whatsapp job's message: its delivery state (accepted until the first status) and each status's time."""
+    if found is None:
+        return
+    st.markdown(f"**Message delivery: {escape_md(str(found['state']))}**")
+    times = [{"status": k, "time": fmt_time(found[f"{k}_at"], tz)}
+             for k in ("accepted", "sent", "delivered", "read", "failed") if found.get(f"{k}_at")]
+    if times:
+        st.dataframe(pd.DataFrame(times), hide_index=True, width="content")
+    if found.get("error_code") or found.get("error"):
+        st.caption(escape_md(f"code {found.get('error_code') or '-'}: {found.get('error') or ''}"))
 
 
 def detail(queue: str, job_id: str) -> None:
@@ -77,6 +91,7 @@ def detail(queue: str, job_id: str) -> None:
                  hide_index=True, width="content")
     st.text(f"Function: {job['job_type']}")
     _about(job["data"])
+    _delivery(job_delivery(queue, job_id), tz)
     left, right = st.columns(2)
     with left:
         st.markdown("**Data**")

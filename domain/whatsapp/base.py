@@ -31,7 +31,7 @@ class SendError(Exception):
 
 
 class Provider(Protocol):
-    """A way to send WhatsApp text messages."""
+    """A way to send WhatsApp text and template messages."""
 
     name: str
     # True when sending the same message again has no outside effect, so a send that may or
@@ -40,4 +40,9 @@ class Provider(Protocol):
 
     def send_text(self, phone: str, body: str, *, idempotency_key: str) -> SendResult:
         """Send `body` to `phone` (E.164); raise SendError when the provider refuses."""
+        ...
+
+    def send_template(self, phone: str, name: str, language: str, params: list[str], *,
+                      idempotency_key: str) -> SendResult:
+        """Send an approved template with its body parameters; raise SendError when the provider refuses."""
         ...

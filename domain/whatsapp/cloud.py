@@ -1,4 +1,4 @@
-"""The WhatsApp Business Cloud API provider (text messages over HTTPS) and its error triage."""
+"""The WhatsApp Business Cloud API provider (text and template messages over HTTPS) and its error triage."""
 from __future__ import annotations
 
 from typing import Any
@@ -42,16 +42,23 @@ class CloudProvider:
 
     def send_text(self, phone: str, body: str, *, idempotency_key: str) -> SendResult:
         """One text message; the Cloud API has no idempotency key, so `idempotency_key` is unused here."""
+        return self._send(phone, {"type": "text", "text": {"preview_url": False, "body": body}})
+
+    def send_template(self, phone: str, name: str, language: str, params: list[str], *,
+                      idempotency_key: str) -> SendResult:
+        """One approved template message, its params as the body component's text parameters."""
+        template: dict[str, Any] = {"name": name, "language": {"code": language}}
+        if params:
+            template["components"] = [{"type": "body",
+                                       "parameters": [{"type": "text", "text": p} for p in params]}]
+        return self._send(phone, {"type": "template", "template": template})
+
+    def _send(self, phone: str, content: dict[str, Any]) -> SendResult:
         if not self.phone_number_id or not self.token:
             raise SendError("WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_TOKEN must be set for the cloud provider",
                             retryable=False, code="config")
-        payload = {
-            "messaging_product": "whatsapp",
-            "recipient_type": "individual",
-            "to": phone.lstrip("+"),
-            "type": "text",
-            "text": {"preview_url": False, "body": body},
-        }
+        payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": phone.lstrip("+"),
+                   **content}
         url = f"{self.base_url}/{self.phone_number_id}/messages"
         headers = {"Authorization": f"Bearer {self.token}"}
         try:

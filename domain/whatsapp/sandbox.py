@@ -16,3 +16,8 @@ class SandboxProvider:
         """Delivered at once, nothing sent."""
         digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
         return SendResult(provider_message_id=f"sandbox.{digest}", status="delivered")
+
+    def send_template(self, phone: str, name: str, language: str, params: list[str], *,
+                      idempotency_key: str) -> SendResult:
+        """Delivered at once, nothing sent."""
+        return self.send_text(phone, name, idempotency_key=idempotency_key)

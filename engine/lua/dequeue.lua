@@ -2,7 +2,11 @@
 -- For each queue: promote due scheduled jobs, then skip it when paused, back-pressured or at its
 -- rate limit, else pop high > normal > low into the active set with a lease.
 -- K: per queue 8 keys: high, normal, low, scheduled, active, rate, control, pressure
--- A: token, lease_ms, job_prefix, n_queues, worker hash key, then per queue 4: name, limit, window_ms, minute-metrics prefix
+-- A: token, lease_ms, job_prefix, n_queues, worker hash key, then per queue 6: name, limit, window_ms,
+--    minute-metrics prefix, pace_ms (0 = no per-key limit), pace key prefix
+-- Per-key pacing (QueuePolicy.key_limit): at most one start per key (the job's jq_pace_key) every pace_ms.
+-- <prefix><key> holds the key's next allowed start (PX), <prefix><key>:wait its held jobs in order. A held
+-- job goes to the scheduled set without a run counted, so the jobs behind it (other keys) are not held up.
 -- Returns {queue, job_id, now_ms, runs, wait_ms, data, priority, enqueued_at} or {'', wake_in_ms, held}
 -- where held is 1 when jobs wait only for the rate limit or provider back-pressure (not a pause).
 local function dequeue_next(K, A, now)
@@ -26,12 +30,42 @@ local function dequeue_next(K, A, now)
     end
   end
 
+  -- true when job `id` (key `key`) may start now; otherwise it is held, in order, and false. Every held
+  -- job waits in the scheduled set (never lost, always visible), at its estimated turn; <prefix><key>:wait
+  -- lists the held jobs in order, and only its head may start, once the key's interval has passed.
+  local function pace_gate(id, key, pace_ms, pace_prefix, sched, prefixes)
+    local base, wait = pace_prefix .. key, pace_prefix .. key .. ':wait'
+    local nxt = tonumber(redis.call('GET', base) or '0')
+    local head = redis.call('LINDEX', wait, 0)
+    while head and head ~= id and redis.call('EXISTS', job_prefix .. head) == 0 do  -- removed while held
+      redis.call('LPOP', wait)
+      head = redis.call('LINDEX', wait, 0)
+    end
+    local pos = redis.call('LPOS', wait, id)
+    if nxt <= now and (head == false or head == id) then
+      if pos then redis.call('LPOP', wait) end
+      redis.call('SET', base, now + pace_ms, 'PX', pace_ms)
+      return true
+    end
+    if not pos then
+      pos = redis.call('RPUSH', wait, id) - 1
+    end
+    local at = math.max(nxt, now) + pos * pace_ms
+    if at <= now then at = now + 1 end
+    redis.call('ZADD', sched, at / 1000, id)
+    redis.call('HSET', job_prefix .. id, 'status', 'scheduled', 'jq_due_ms', at)
+    add_metrics(prefixes, now, {'paced', 1})
+    return false
+  end
+
   for i = 0, nq - 1 do
     local high, normal, low, sched, active, rate, ctl, pres =
       K[i*8+1], K[i*8+2], K[i*8+3], K[i*8+4], K[i*8+5], K[i*8+6], K[i*8+7], K[i*8+8]
-    local a = 6 + i * 4
+    local a = 6 + i * 6
     local qname = A[a]
     local prefixes = A[a+3]
+    local pace_ms, pace_prefix = tonumber(A[a+4]), A[a+5]
+    local holds = 0
     promote(high, normal, low, sched)
     local ctlv = redis.call('HMGET', ctl, 'paused', 'limit', 'window_ms')
     local blocked = ctlv[1] == '1'
@@ -67,8 +101,13 @@ local function dequeue_next(K, A, now)
         local id = redis.call('LPOP', list)
         while id do
           local jk = job_prefix .. id
-          local f = redis.call('HMGET', jk, 'data', 'jq_priority', 'enqueued_at', 'jq_ready_ms')
-          if f[1] then
+          local f = redis.call('HMGET', jk, 'data', 'jq_priority', 'enqueued_at', 'jq_ready_ms', 'jq_pace_key')
+          local go = f[1] ~= false
+          if go and pace_ms > 0 and f[5] then
+            go = pace_gate(id, f[5], pace_ms, pace_prefix, sched, prefixes)
+            if not go then holds = holds + 1 end
+          end
+          if go then
             local runs = redis.call('HINCRBY', jk, 'jq_runs', 1)
             local wait = now - (tonumber(f[4]) or now)
             if wait < 0 then wait = 0 end
@@ -79,6 +118,7 @@ local function dequeue_next(K, A, now)
             add_metrics(prefixes, now, {'started', 1, 'wait:' .. hist_bucket(wait), 1})
             return {qname, id, now, runs, wait, f[1], f[2] or 'normal', f[3] or ''}
           end
+          if holds >= 200 then return {'', 1, 0} end  -- bounded work per call: come back at once
           id = redis.call('LPOP', list)
         end
       end

@@ -26,7 +26,12 @@ load_all_checks()
 ALL_CHECKS = CHECKS.get_all()
 
 app = create_app(Engine.from_settings(Settings(redis_url="redis://127.0.0.1:1"), check=False), api_keys=API_KEYS)
-schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+# Fix and resend (POST .../{id}/retry with {"data": ...}) checks the data against the schema of the job's own
+# queue, which OpenAPI cannot tie to a path id: data that is a valid object is still rightly refused with 422.
+FIX_AND_RESEND = {"include-path-regex": r"\}/retry$", "checks": {"positive_data_acceptance": {
+    "expected-statuses": ["2xx", "401", "403", "404", "409", "422"]}}}
+schema = schemathesis.openapi.from_asgi("/openapi.json", app,
+                                        config=schemathesis.Config.from_dict({"operations": [FIX_AND_RESEND]}))
 schema.config.update(headers={"X-API-Key": WRITE_KEY, "Authorization": f"Bearer {WRITE_KEY}"})
 schema.config.generation.update(max_examples=int(os.environ.get("API_FUZZ_EXAMPLES", "8")))
 

@@ -122,7 +122,7 @@ def test_operator_enqueues_sees_completion_retries_a_dead_letter_and_downloads_c
             # enqueue a WhatsApp message from the form
             nav("Enqueue")
             page.get_by_role("textbox", name="Phone", exact=True).fill("+9779800000000")
-            page.get_by_role("textbox", name="Message", exact=True).fill("Namaste from the dashboard test")
+            page.get_by_role("textbox", name="Message (optional)", exact=True).fill("Namaste from the dashboard test")
             page.get_by_role("button", name="Enqueue WhatsApp message").click()
             notice = page.get_by_text(re.compile(r"Enqueued job [0-9a-f]{32} on whatsapp"))
             expect(notice).to_be_visible()

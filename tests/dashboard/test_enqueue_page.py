@@ -38,7 +38,9 @@ def test_forms_cover_every_schema_field_with_its_description_and_constraints(app
         for name in policy.schema.model_fields:
             assert {f"enq-{policy.name}-{name}", f"enq-{policy.name}-{name}-date"} & keys, (policy.name, name)
     message = at.text_area(key="enq-whatsapp-message")
-    assert message.label == "Message" and "the text to send; 1 to 4096 characters" in message.help
+    assert message.label == "Message (optional)" and "free text" in message.help and "1 to 4096 characters" in message.help
+    template = at.text_area(key="enq-whatsapp-template")
+    assert template.label == "Template (optional)" and "order_failed" in template.help
     assert "must match" in at.text_input(key="enq-whatsapp-phone").help
     assert at.text_input(key="enq-whatsapp-reference").label == "Reference (optional)"
 
@@ -72,7 +74,7 @@ def test_whatsapp_message_is_enqueued_and_linked(app, dash):
 
 @pytest.mark.parametrize("name,value,expected", [
     ("phone", "98000", "String should match pattern"),
-    ("message", "", "at least 1 character"),
+    ("message", "", "exactly one of message (free text) or template"),
     ("reference", "bad ref!", "String should match pattern"),
 ])
 def test_whatsapp_validation_is_shown_next_to_the_field(app, dash, name, value, expected):
@@ -92,6 +94,31 @@ def test_whatsapp_validation_is_shown_next_to_the_field(app, dash, name, value, 
     assert monitoring.get_queue_metrics("whatsapp", engine=dash)["waiting"]["total"] == 0
     entry = audit.list_entries(action="enqueue", engine=dash)[0]
     assert entry["outcome"].startswith(f"error: {name}:")
+
+
+@pytest.mark.parametrize("template,expected", [
+    ('{"name": "no_such", "language": "en", "params": []}', "unknown template 'no_such'"),
+    ('{"name": "order_failed", "language": "en", "params": ["one"]}', "takes 2 parameter(s), got 1"),
+    ('{"name": "order_failed"', "not valid JSON"),
+])
+def test_a_bad_template_is_shown_next_to_the_template_field(app, dash, template, expected):
+    at = app.new(page=ENQ)
+    at.text_input(key="enq-whatsapp-phone").input("+9779800000000")
+    at.text_area(key="enq-whatsapp-template").input(template)
+    submit(at, "whatsapp")
+    no_exception(at)
+    message = error_after(at, "whatsapp", "enq-whatsapp-template")
+    assert message and expected in message
+    assert monitoring.get_queue_metrics("whatsapp", engine=dash)["waiting"]["total"] == 0
+
+
+def test_a_template_message_is_enqueued(app, dash):
+    at = app.new(page=ENQ)
+    at.text_input(key="enq-whatsapp-phone").input("+9779800000000")
+    at.text_area(key="enq-whatsapp-template").input('{"name": "order_failed", "language": "en", "params": ["A", "7"]}')
+    submit(at, "whatsapp")
+    no_exception(at)
+    assert monitoring.get_queue_metrics("whatsapp", engine=dash)["waiting"]["total"] == 1
 
 
 def test_bad_job_id_is_shown_under_the_job_id(app, dash):

@@ -157,3 +157,27 @@ def test_a_pending_confirmation_lapses_when_the_page_changes(app, seeded):
     at.switch_page(page_path("pages/dead_letters.py")).run()
     assert "dl-delete-all-yes" not in [b.key for b in at.button]
     assert dead_letters.stats()["whatsapp"]["count"] == 2
+
+
+def test_a_whatsapp_job_shows_its_message_delivery_state_and_times(app, dash):
+    from datetime import datetime, timezone
+
+    from domain import delivery, outbox
+    from domain.db import session_scope
+    from domain.settings import get_settings
+
+    get_settings.cache_clear()  # the dash fixture's DATABASE_URL
+    job = put(dash, "whatsapp", "ok")
+    at_ = datetime(2025, 3, 10, 9, 0, tzinfo=timezone.utc)
+    with session_scope(get_settings().database_url) as s:
+        outbox.claim(s, job.id, phone="+9779820000001", body="hi", reference=None, provider="cloud",
+                     resend_is_harmless=False, now=at_)
+        outbox.mark_sent(s, job.id, "wamid.DASH1", "sent", at_)
+        delivery.accepted(s, "wamid.DASH1", job.id, "+9779820000001", at_)
+    at = no_exception(app.new(page=JOBS, query={"queue": "whatsapp", "job": job.id}))
+    assert "Message delivery: accepted" in markdown_text(at)
+    with session_scope(get_settings().database_url) as s:
+        delivery.apply_status(s, delivery.StatusUpdate("wamid.DASH1", "read", at_))
+    at = no_exception(app.new(page=JOBS, query={"queue": "whatsapp", "job": job.id}))
+    assert "Message delivery: read" in markdown_text(at)
+    get_settings.cache_clear()

@@ -115,3 +115,15 @@ def test_the_sandbox_delivers_without_sending(cloud_api):
     result = SandboxProvider().send_text("+9779820000001", "hi", idempotency_key="job-7")
     assert result.status == "delivered" and result.provider_message_id.startswith("sandbox.")
     assert result == SandboxProvider().send_text("+9779820000001", "hi", idempotency_key="job-7")
+
+
+def test_a_template_is_posted_with_its_language_and_body_text_parameters(cloud_api):
+    result = provider(cloud_api).send_template("+9779820000001", "order_failed", "en", ["Sharma Kirana", "42"],
+                                               idempotency_key="k")
+    assert result.status == "sent"
+    [req] = cloud_api.requests
+    assert req["json"] == {
+        "messaging_product": "whatsapp", "recipient_type": "individual", "to": "9779820000001", "type": "template",
+        "template": {"name": "order_failed", "language": {"code": "en"},
+                     "components": [{"type": "body", "parameters": [{"type": "text", "text": "Sharma Kirana"},
+                                                                    {"type": "text", "text": "42"}]}]}}

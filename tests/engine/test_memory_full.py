@@ -31,7 +31,8 @@ FUNCS = "tests.engine.jobfuncs"  # the table names these functions (QUEUE_OVERRI
 
 PHONE = "+9779800000000"
 WRITE_KEY = "write-key-0123456789"
-OVERRIDES = {"whatsapp": {"func": f"{FUNCS}.ok", "keep_completed_s": 1, "rate_limit_per_min": 1_000_000}}
+OVERRIDES = {"whatsapp": {"func": f"{FUNCS}.ok", "keep_completed_s": 1, "rate_limit_per_min": 1_000_000,
+                         "key_limit": None}}  # one phone for every job: no per-recipient pacing here
 
 
 @pytest.fixture

@@ -25,7 +25,8 @@ def test_a_discrepancy_is_recorded_and_support_is_alerted(engine, settings, db, 
     alert_id = f"recon-alert-{result['run_id']}-{world.account.id}"
     assert result["alert_job_ids"] == [alert_id]
     alert = fetch_job(engine, alert_id)
-    assert alert.kwargs["phone"] == settings.support_phone and "NPR 250.75" in alert.kwargs["message"]
+    assert alert.kwargs["phone"] == settings.support_phone and alert.kwargs["template"]["name"] == "reconciliation_alert"
+    assert "NPR 250.75" in alert.kwargs["template"]["params"][1]
     with fresh(db) as s:
         assert s.get(CreditAccount, world.account.id).balance == Decimal("1250.75")  # never corrected
 

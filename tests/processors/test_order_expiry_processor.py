@@ -32,7 +32,8 @@ def test_a_due_pending_order_expires_releases_credit_and_tells_the_retailer(engi
         assert credit.available_credit(s, s.merge(world.account)) == Decimal("10000.00")
     job = fetch_job(engine, f"expiry-notice-{order.id}")
     assert job.kwargs["phone"] == world.retailer.phone and job.kwargs["reference"] == str(order.id)
-    assert f"#{order.id}" in job.kwargs["message"]
+    assert job.kwargs["template"] == {"name": "order_expired", "language": "en",
+                                      "params": [world.retailer.name, str(order.id)]}
     assert job_ids(engine, "whatsapp") == {f"expiry-notice-{order.id}"}
 
 

@@ -34,7 +34,8 @@ def test_the_next_wholesaler_is_assigned_notified_and_given_a_confirmation_deadl
     assert (result["action"], result["wholesaler_id"]) == ("reassigned", w2.id)
     assert order_row(db, order.id).wholesaler_id == w2.id
     notice = fetch_job(engine, f"fallback-notice-{order.id}-{w2.id}")
-    assert notice.kwargs["phone"] == w2.phone and f"#{order.id}" in notice.kwargs["message"]
+    assert notice.kwargs["phone"] == w2.phone and notice.kwargs["template"]["name"] == "order_offered"
+    assert notice.kwargs["template"]["params"][0] == str(order.id)
     timeout_id = f"fallback-{order.id}-{w2.id}"
     assert fetch_job(engine, timeout_id).kwargs == {"order_id": str(order.id), "failed_wholesaler_id": str(w2.id)}
     assert due_at(engine, "vendorFallback", timeout_id) == pytest.approx(before + 900, abs=5)
