@@ -41,11 +41,13 @@ def fake_cloud(creds: dict[str, str], api_port: int = 8000, port: int = FAKE_CLO
     env = {"WHATSAPP_PROVIDER": "cloud", "WHATSAPP_API_BASE_URL": f"http://127.0.0.1:{port}/v21.0",
            "WHATSAPP_PHONE_NUMBER_ID": "1234567890", "WHATSAPP_TOKEN": "fake-token",
            "WHATSAPP_APP_SECRET": creds["WHATSAPP_APP_SECRET"], "WHATSAPP_VERIFY_TOKEN": creds["WHATSAPP_VERIFY_TOKEN"]}
+    # the secret goes by environment: not visible in `ps`, and a value starting with "-" is not taken for an option
     child = Child("fake whatsapp", [PY, "-m", "domain.whatsapp.fake_cloud", "--port", str(port),
                                     "--phone-number-id", env["WHATSAPP_PHONE_NUMBER_ID"], "--token", env["WHATSAPP_TOKEN"],
                                     "--webhook-url", f"http://127.0.0.1:{api_port}/webhooks/whatsapp",
-                                    "--app-secret", env["WHATSAPP_APP_SECRET"], "--status-delay-s", "2",
-                                    "--outcome", f"{UNDELIVERABLE_DEMO_PHONE.lstrip('+')}=131026"])
+                                    "--status-delay-s", "2",
+                                    "--outcome", f"{UNDELIVERABLE_DEMO_PHONE.lstrip('+')}=131026"],
+                  env={"WHATSAPP_APP_SECRET": env["WHATSAPP_APP_SECRET"]})
     return child, env
 
 

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
 import re
 import threading
 import time
@@ -212,7 +213,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--phone-number-id", default="1234567890")
     parser.add_argument("--token", default="fake-token")
     parser.add_argument("--webhook-url", default=None)
-    parser.add_argument("--app-secret", default=None)
+    parser.add_argument("--app-secret", default=os.environ.get("WHATSAPP_APP_SECRET"),
+                        help="signs the webhook calls (default: $WHATSAPP_APP_SECRET; kept off the command line)")
     parser.add_argument("--status-delay-s", type=float, default=2.0)
     parser.add_argument("--outcome", action="append", default=[], metavar="DIGITS=CODE",
                         help="answer this recipient with an error code (131047, 131056, 131026)")

@@ -1,4 +1,5 @@
 """What `make run` composes for WhatsApp: the fake Cloud API, with the provider and webhook pointed at it."""
+import os
 import subprocess
 import sys
 import time
@@ -21,8 +22,9 @@ def test_the_demo_runs_the_fake_cloud_api_and_points_the_provider_and_webhook_at
     child, env = fake_cloud(creds, port=port)
     assert env["WHATSAPP_PROVIDER"] == "cloud" and env["WHATSAPP_API_BASE_URL"] == f"http://127.0.0.1:{port}/v21.0"
     assert env["WHATSAPP_APP_SECRET"] == creds["WHATSAPP_APP_SECRET"]
+    assert creds["WHATSAPP_APP_SECRET"] not in child.argv  # by environment: off `ps`, and "-..." is no option
     proc = subprocess.Popen([sys.executable, *child.argv[1:]], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, env={**os.environ, **child.env})
     try:
         deadline = time.monotonic() + 15
         while True:
