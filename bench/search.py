@@ -13,7 +13,7 @@ import platform
 import random
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from engine import keys, search_index

@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from engine import audit, dead_letters, monitoring
-from engine.enqueue import EnqueueRequest, enqueue
 from engine.errors import NotFoundError
 from tests.dashboard.conftest import (buttons, click, confirm, drain, markdown_text, metrics, no_exception, texts,
                                       values)

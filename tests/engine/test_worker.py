@@ -2,7 +2,6 @@ import json
 import signal
 import time
 
-import pytest
 
 from engine import dead_letters, job_ops, keys
 from engine.worker import Worker
