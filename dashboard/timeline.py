@@ -42,6 +42,9 @@ def record(rows: dict[str, Any]) -> None:
                  hide_index=True, width="stretch", height=35 * (len(rows) + 1) + 3)  # every row, no scrolling
 
 
+DELIVERY_STEPS = ("accepted", "sent", "delivered", "read", "failed")
+
+
 def messages(msgs: list[dict[str, Any]], tz: str, *, queue: str = "whatsapp", link_orders: bool = True) -> None:
     """One card per WhatsApp message: delivery state, recipient, the provider's error, links to its job and
     (when its reference is an order id and `link_orders`) to the order's timeline."""
@@ -52,6 +55,13 @@ def messages(msgs: list[dict[str, Any]], tz: str, *, queue: str = "whatsapp", li
         with st.container(border=True, key=f"msg-{m['id']}"):
             st.text(f"{m['status']} · to {m['recipient']} · {m['attempts']} attempt(s) · via {m['provider']}"
                     f" · last change {fmt_time(m['updated_at'], tz)}")
+            if m.get("delivery"):
+                d = m["delivery"]
+                steps = " · ".join(f"{k} {fmt_time(d[f'{k}_at'], tz)}" for k in DELIVERY_STEPS if d.get(f"{k}_at"))
+                st.text(f"Delivery: {d['state']}" + (f" ({steps})" if steps else ""))
+                if d.get("error_code") or d.get("error"):
+                    st.code(f"failed after acceptance {d.get('error_code') or ''}: {d.get('error') or ''}",
+                            language=None, wrap_lines=True)
             st.text(f"Message: {m['body'][:300]}")
             if m.get("error"):
                 st.code(f"provider error {m.get('error_code') or ''}: {m['error']}".replace(" :", ":"),

@@ -11,8 +11,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from . import delivery
+from .clock import as_utc
 from .credit import available_credit, held_amount
-from .models import CreditHold, Order, OrderAttempt, OutboundMessage, Retailer, Wholesaler
+from .models import CreditHold, MessageDelivery, Order, OrderAttempt, OutboundMessage, Retailer, Wholesaler
 
 DEFAULT_LIMIT = 50
 
@@ -25,8 +27,17 @@ def _party(p: Retailer | Wholesaler | None) -> dict[str, Any] | None:
     return None if p is None else {"id": p.id, "name": p.name, "phone": p.phone}
 
 
-def _message(m: OutboundMessage) -> dict[str, Any]:
-    return {"id": m.id, "job_id": m.idempotency_key, "recipient": m.recipient, "status": m.status,
+def _delivery(d: MessageDelivery | None) -> dict[str, Any] | None:
+    """What the status webhooks said after the provider accepted the message (None: no status record)."""
+    if d is None:
+        return None
+    return {"state": d.state, "wamid": d.wamid, "accepted_at": _iso(d.accepted_at), "sent_at": _iso(d.sent_at),
+            "delivered_at": _iso(d.delivered_at), "read_at": _iso(d.read_at), "failed_at": _iso(d.failed_at),
+            "error_code": d.error_code, "error": d.error}
+
+
+def _message(m: OutboundMessage, d: MessageDelivery | None = None) -> dict[str, Any]:
+    return {"delivery": _delivery(d), "id": m.id, "job_id": m.idempotency_key, "recipient": m.recipient, "status": m.status,
             "error_code": m.error_code, "error": m.error, "attempts": m.attempts, "provider": m.provider,
             "provider_message_id": m.provider_message_id, "reference": m.reference, "body": m.body,
             "created_at": _iso(m.created_at), "updated_at": _iso(m.updated_at), "sent_at": _iso(m.sent_at)}
@@ -35,7 +46,12 @@ def _message(m: OutboundMessage) -> dict[str, Any]:
 def _messages(session: Session, *conditions: Any, limit: int) -> list[dict[str, Any]]:
     stmt = (select(OutboundMessage).where(*conditions)
             .order_by(OutboundMessage.created_at.desc(), OutboundMessage.id.desc()).limit(limit))
-    return [_message(m) for m in session.scalars(stmt)]
+    found = list(session.scalars(stmt))
+    latest: dict[str, MessageDelivery] = {}  # per send job, its latest accepted send (a resend supersedes)
+    for d in sorted(delivery.for_reference(session, [m.idempotency_key for m in found]),
+                    key=lambda d: (d.accepted_at is not None, as_utc(d.accepted_at) if d.accepted_at else 0)):
+        latest[d.message_key or ""] = d
+    return [_message(m, latest.get(m.idempotency_key)) for m in found]
 
 
 def order_view(session: Session, order_id: int, *, limit: int = DEFAULT_LIMIT) -> dict[str, Any] | None:

@@ -75,6 +75,7 @@ def test_order_timeline_shows_the_record_the_failed_message_and_every_job_event(
     failed = [e for j, e in events if j == desk.failed]
     assert failed[0] == "enqueued" and "dead-lettered" in failed and "failed" in failed
     assert (desk.sent, "completed") in events
+    assert "Delivery: accepted (accepted " in page  # the Cloud API took it; no status webhook yet
     assert not [j for j, _ in events if j == desk.noise]  # another order's message never shows
     chain = next(d.value for d in at.dataframe if "wholesaler" in d.value.columns)
     assert list(chain["wholesaler"]) == ["Everest Traders"]

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from domain import outbox
+from domain import delivery, outbox
+from domain.delivery import StatusUpdate
 from domain.fallback import fall_back
 from domain.models import OutboundMessage
 from domain.support_views import order_view, phone_view, retailer_view
@@ -79,3 +80,24 @@ def test_views_never_write(session, world):
     retailer_view(session, world.retailer.id)
     phone_view(session, world.retailer.phone)
     assert not session.new and not session.dirty and session.query(OutboundMessage).count() == before
+
+
+def test_order_view_messages_carry_their_delivery_from_the_status_webhooks(session, world):
+    order = make_order(session, world)
+    _message(session, "d" * 32, world.retailer.phone, str(order.id), at=NOW)
+    _message(session, "e" * 32, world.wholesalers[0].phone, str(order.id), at=NOW + timedelta(minutes=1))
+    _message(session, "f" * 32, world.wholesalers[1].phone, str(order.id), at=NOW + timedelta(minutes=2))
+    delivery.accepted(session, "wamid.old", "d" * 32, world.retailer.phone, NOW)
+    delivery.accepted(session, "wamid.resent", "d" * 32, world.retailer.phone, NOW + timedelta(minutes=5))
+    delivery.apply_status(session, StatusUpdate("wamid.resent", "read", NOW + timedelta(minutes=7)))
+    delivery.apply_status(session, StatusUpdate("wamid.resent", "delivered", NOW + timedelta(minutes=6)))  # late
+    delivery.accepted(session, "wamid.e", "e" * 32, world.wholesalers[0].phone, NOW + timedelta(minutes=1))
+    delivery.apply_status(session, StatusUpdate("wamid.e", "failed", NOW + timedelta(minutes=2),
+                                                error_code="131026", error="Message undeliverable"))
+    session.commit()
+
+    by_job = {m["job_id"]: m["delivery"] for m in order_view(session, order.id)["messages"]}
+    assert by_job["d" * 32]["wamid"] == "wamid.resent" and by_job["d" * 32]["state"] == "read"  # the latest send
+    assert by_job["d" * 32]["read_at"].startswith("2025-03-10T09:07")
+    assert (by_job["e" * 32]["state"], by_job["e" * 32]["error_code"]) == ("failed", "131026")
+    assert by_job["f" * 32] is None  # no status record: the card shows the outbox's own state only
