@@ -33,11 +33,18 @@ local function dequeue_next(K, A, now)
   -- true when job `id` (key `key`) may start now; otherwise it is held, in order, and false. Every held
   -- job waits in the scheduled set (never lost, always visible), at its estimated turn; <prefix><key>:wait
   -- lists the held jobs in order, and only its head may start, once the key's interval has passed.
+  local WAIT_SLACK_MS = 3600000  -- a wait list outlives its last held job's turn by an hour (workers down)
+  local function still_held(id)
+    local status = redis.call('HGET', job_prefix .. id, 'status')
+    return status == 'scheduled' or status == 'queued'  -- held, or promoted and about to be gated again
+  end
+
   local function pace_gate(id, key, pace_ms, pace_prefix, sched, prefixes)
     local base, wait = pace_prefix .. key, pace_prefix .. key .. ':wait'
     local nxt = tonumber(redis.call('GET', base) or '0')
     local head = redis.call('LINDEX', wait, 0)
-    while head and head ~= id and redis.call('EXISTS', job_prefix .. head) == 0 do  -- removed while held
+    -- a head that is no longer held (removed, cancelled, dead-lettered while held) gives up its turn
+    while head and head ~= id and not still_held(head) do
       redis.call('LPOP', wait)
       head = redis.call('LINDEX', wait, 0)
     end
@@ -52,6 +59,7 @@ local function dequeue_next(K, A, now)
     end
     local at = math.max(nxt, now) + pos * pace_ms
     if at <= now then at = now + 1 end
+    redis.call('PEXPIRE', wait, at - now + WAIT_SLACK_MS)  -- so a list whose jobs all went away does not stay
     redis.call('ZADD', sched, at / 1000, id)
     redis.call('HSET', job_prefix .. id, 'status', 'scheduled', 'jq_due_ms', at)
     add_metrics(prefixes, now, {'paced', 1})

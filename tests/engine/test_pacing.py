@@ -86,3 +86,25 @@ def test_a_removed_held_job_does_not_block_the_ones_after_it(engine, engine_fact
         assert wait_until(lambda: eng.conn.zscore(keys.scheduled("whatsapp"), ids[1]) is not None, timeout_s=5)
         job_ops.remove_job("whatsapp", ids[1], engine=eng)  # the held job due next
         assert wait_until(lambda: finished(eng, ids[2:]), timeout_s=5)
+
+
+def test_a_cancelled_held_job_does_not_block_the_ones_after_it(engine, engine_factory):
+    from engine.cancel import cancel_job
+
+    eng = paced(engine_factory)
+    ids = [put(eng, "+9779800000001", i) for i in range(3)]
+    with thread_workers(eng, ["whatsapp"], 1):
+        assert wait_until(lambda: finished(eng, ids[:1]), timeout_s=5)
+        assert wait_until(lambda: eng.conn.zscore(keys.scheduled("whatsapp"), ids[1]) is not None, timeout_s=5)
+        assert cancel_job("whatsapp", ids[1], engine=eng) == "cancelled"  # its hash stays, as a cancelled job
+        assert wait_until(lambda: finished(eng, ids[2:]), timeout_s=5)
+    assert eng.conn.exists(keys.pace_prefix("whatsapp") + "+9779800000001:wait") == 0  # nothing left behind
+
+
+def test_a_wait_list_expires_when_its_jobs_are_long_gone(engine, engine_factory):
+    eng = paced(engine_factory, key_limit=["phone", 30])
+    ids = [put(eng, "+9779800000001", i) for i in range(3)]
+    with thread_workers(eng, ["whatsapp"], 1):
+        assert wait_until(lambda: eng.conn.zscore(keys.scheduled("whatsapp"), ids[2]) is not None, timeout_s=5)
+    ttl_ms = eng.conn.pttl(keys.pace_prefix("whatsapp") + "+9779800000001:wait")
+    assert 0 < ttl_ms <= (2 * 30 + 3600) * 1000  # past the last held job's turn, plus an hour's slack
