@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import pytest
 from engine import audit, dead_letters, monitoring
 from engine.enqueue import EnqueueRequest, enqueue
 from tests.dashboard.conftest import PASSWORDS, ROOT
+from tests.debian import ensure_tool
 from tests.engine.support import spawn_worker, wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -30,18 +30,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-s
 
 
 def ensure_chromium() -> str:
-    """Debian's Chromium, installed with apt-get when missing (never a browser download)."""
-    if CHROMIUM.exists():
-        return str(CHROMIUM)
-    if shutil.which("apt-get") is None:
-        pytest.skip("Chromium is not installed and apt-get is not available to install Debian's chromium package")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]):
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
-        if done.returncode != 0:
-            pytest.fail(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr[-2000:]}")
-    assert CHROMIUM.exists(), "apt-get installed chromium but /usr/bin/chromium is missing"
-    return str(CHROMIUM)
+    return ensure_tool("chromium", str(CHROMIUM))
 
 
 def free_port() -> int:

@@ -1,13 +1,11 @@
 """deploy/prometheus/alerts.yml: valid for promtool, its unit tests pass, and it reads only metrics we expose."""
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 
-import pytest
 import yaml
 
+from tests.debian import ensure_tool
 from tests.deploy.conftest import DEPLOY, metric_names
 
 RULES = DEPLOY / "prometheus" / "alerts.yml"
@@ -18,20 +16,7 @@ SAME_CONDITIONS = {"JobsDeadLettered", "DeadLetterGrowth", "SLABreach", "QueueWi
 
 
 def promtool() -> str:
-    """Debian's promtool (package prometheus), installed with apt-get when missing (never a download)."""
-    found = shutil.which("promtool")
-    if found:
-        return found
-    if shutil.which("apt-get") is None:
-        pytest.skip("promtool is not installed and apt-get is not available to install Debian's prometheus package")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", "prometheus"]):
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
-        if done.returncode != 0:
-            pytest.fail(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr[-2000:]}")
-    found = shutil.which("promtool")
-    assert found, "apt-get installed prometheus but promtool is not on PATH"
-    return found
+    return ensure_tool("prometheus", "promtool")
 
 
 def rules() -> list[dict]:
