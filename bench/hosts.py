@@ -11,9 +11,8 @@ worker` processes (`ip netns exec`); a producer in the root namespace enqueues a
   reapers take them back and finish them; when the link returns, host 2's late completions are refused
   (fenced by the lease) and it goes on working by itself.
 
-Each job writes its side effect to a shared SQLite store, idempotently (bench/hosts_jobs.py). The report
-(bench/hosts_report.py) counts on the server and in the store: lost, completed twice, effects not once.
-The hosts' jobs are made slow only on the host about to be cut (`slow_on`), so the cut lands mid-job.
+Jobs write their side effect to a shared SQLite store, idempotently (bench/hosts_jobs.py); jobs slow only on
+the host about to be cut (`slow_on`) land the cut mid-job. The report: bench/hosts_report.py.
 """
 from __future__ import annotations
 
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bench.hosts_jobs import ENV_DB, ENV_HOST
-from bench.hosts_report import CutResult, HostsReport, format_report, tally
+from bench.hosts_report import CutResult, HostsReport, format_report, host_of, tally
 from bench.scenario.load import Producer
 from bench.scenario.netns import Network, unavailable
 from bench.scenario.processes import Child, child_env, exit_record, settings_env, stop_children
@@ -66,11 +65,6 @@ class HostsConfig:
     keep_dir: bool = False
     work_root: Path | None = None
     verbose: bool = True
-
-
-def host_of(worker: str) -> str:
-    """Worker names are `h<k>-w<i>-g<n>`: the host part."""
-    return worker.split("-", 1)[0]
 
 
 class Scenario:

@@ -14,6 +14,11 @@ from engine import keys
 LATE_REFUSED = "finished after its lease was taken over"  # the worker's log line for a fenced completion
 
 
+def host_of(worker: str) -> str:
+    """Worker names are `h<k>-w<i>`: the host part."""
+    return worker.split("-", 1)[0]
+
+
 @dataclass
 class CutResult:
     """One host's partition: its jobs in flight at the cut and what became of them (seconds from the cut)."""
@@ -94,7 +99,7 @@ class HostsReport(CheckedReport):
         finished = [j for j, s in jobs.items() if s["status"] == "finished"]
         for cut in (short, long):
             if cut is not None:
-                cut.finished_by = {j: (jobs[j]["worker"] or "?").split("-", 1)[0] for j in cut.in_flight}
+                cut.finished_by = {j: host_of(jobs[j]["worker"] or "?") for j in cut.in_flight}
                 cut.runs = {j: jobs[j]["runs"] for j in cut.in_flight}
         refused = sum(p.read_text(errors="replace").count(LATE_REFUSED) for p in logs if p.exists())
         return cls(
