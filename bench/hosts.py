@@ -157,11 +157,11 @@ class Scenario:
         host = f"h{k}"
         slow_ms = int((seconds + (2.0 if long else 1.5)) * 1000)  # still running when the link returns
         self.pin(host, "long" if long else "short", slow_ms)
-        t0 = time.monotonic()
+        t0, cut_ms = time.monotonic(), self.server_ms()
         self.net.cut(k)
         in_flight = self.running_on(host)  # read after the cut: no completion of the host gets through now
         self.say(f"{host} cut off for {seconds:g} s with {len(in_flight)} job(s) in flight")
-        res = CutResult(host=host, seconds=seconds, lease_ms=self.cfg.lease_ms, in_flight=in_flight)
+        res = CutResult(host=host, seconds=seconds, lease_ms=self.cfg.lease_ms, in_flight=in_flight, cut_ms=cut_ms)
         while time.monotonic() - t0 < seconds:
             self._follow(res, t0)
             time.sleep(0.05)
@@ -175,7 +175,7 @@ class Scenario:
                 break
             time.sleep(0.05)
         if res.resumed_s is not None:
-            res.resumed_s -= seconds  # measured from the restore
+            res.resumed_s = round(res.resumed_s - seconds, 2)  # measured from the restore
         return res
 
     def _follow(self, res: CutResult, t0: float) -> None:
@@ -246,9 +246,9 @@ def run_hosts(cfg: HostsConfig) -> HostsReport:
         settled = sc.settle(ids)
         sc.watch(0.5)
         stop_children(sc.workers, grace_s=10)
-        counts = tally(sc.eng.conn, sc.db, ids, QUEUE)
+        counts = tally(sc.eng.conn, sc.db, ids, QUEUE, sc.eng.table[QUEUE].keep_completed_s)
         report = HostsReport.build(cfg=cfg, counts=counts, short=short, long=long, settled=settled,
-                                   logs=[c.log_path for c in sc.workers if host_of(c.name) == long.host],
+                                   logs=[c.log_path for c in sc.workers],
                                    producer=sc.producer, exits=sc.exits, wall_s=time.monotonic() - began,
                                    notes=sc.notes)
         return report

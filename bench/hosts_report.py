@@ -12,6 +12,7 @@ from bench.scenario.report import CheckedReport, log_tails, table
 from engine import keys
 
 LATE_REFUSED = "finished after its lease was taken over"  # the worker's log line for a fenced completion
+ADOPTED = "by a call whose reply was lost"  # the worker's log line for a job it took up after a lost reply
 
 
 def host_of(worker: str) -> str:
@@ -27,7 +28,8 @@ class CutResult:
     seconds: float
     lease_ms: int
     in_flight: list[str]
-    restored_ms: int = 0  # server clock
+    cut_ms: int = 0  # server clock
+    restored_ms: int = 0
     taken_back_s: float | None = None  # no lease of the host's in-flight jobs is left
     finished_s: float | None = None  # every in-flight job finished
     resumed_s: float | None = None  # (seconds after the restore) the host's first completion
@@ -35,8 +37,9 @@ class CutResult:
     runs: dict[str, int] = field(default_factory=dict)  # in-flight job -> runs the engine counted
 
 
-def tally(conn: redis.Redis, db: Path, ids: list[str], queue: str) -> dict[str, Any]:
-    """Per job: status, last worker, runs, failed attempts; the store's effects and runs; completions counted."""
+def tally(conn: redis.Redis, db: Path, ids: list[str], queue: str, keep_s: int) -> dict[str, Any]:
+    """Per job: status, last worker, runs, failed attempts; the store's effects and runs; completions counted
+    and when each job finished (ms, from RQ's finished registry, scored by finish time + `keep_s`)."""
     jobs: dict[str, dict[str, Any]] = {}
     F = keys.JobField
     for start in range(0, len(ids), 500):
@@ -54,11 +57,12 @@ def tally(conn: redis.Redis, db: Path, ids: list[str], queue: str) -> dict[str, 
     completed = 0
     for key in conn.scan_iter(match=keys.metrics_prefix("m", queue) + "*", count=1000):
         completed += int(conn.hget(key, "completed") or 0)
+    ended = [int((score - keep_s) * 1000) for _m, score in conn.zrange(keys.finished(queue), 0, -1, withscores=True)]
     store = connect_store(db)
     effects = dict(store.execute("SELECT job_id, COUNT(*) FROM effects GROUP BY job_id").fetchall())
     deliveries = dict(store.execute("SELECT job_id, COUNT(*) FROM runs GROUP BY job_id").fetchall())
     store.close()
-    return {"jobs": jobs, "completions": completed, "effects": effects, "deliveries": deliveries}
+    return {"jobs": jobs, "completions": completed, "effects": effects, "deliveries": deliveries, "ended_ms": ended}
 
 
 @dataclass
@@ -81,6 +85,9 @@ class HostsReport(CheckedReport):
     long_finished_by_others: int
     long_taken_back_before_restore: bool
     late_completions_refused: int
+    adopted_after_lost_reply: int
+    rate_before_cut: float  # jobs finished per second, all hosts, in the 10 s before the long cut (or since the first)
+    rate_during_cut: float  # the same while the long cut lasted
     short_kept: int
     short_reaped: int
     producer_errors: dict[str, int]
@@ -101,7 +108,12 @@ class HostsReport(CheckedReport):
             if cut is not None:
                 cut.finished_by = {j: host_of(jobs[j]["worker"] or "?") for j in cut.in_flight}
                 cut.runs = {j: jobs[j]["runs"] for j in cut.in_flight}
-        refused = sum(p.read_text(errors="replace").count(LATE_REFUSED) for p in logs if p.exists())
+        texts = {p: p.read_text(errors="replace") for p in logs if p.exists()}
+        refused = sum(t.count(LATE_REFUSED) for p, t in texts.items() if p.name.startswith(long.host + "-"))
+        ended = counts["ended_ms"]
+
+        def rate(start_ms: int, end_ms: int) -> float:
+            return round(sum(1 for t in ended if start_ms <= t < end_ms) * 1000 / max(1, end_ms - start_ms), 1)
         return cls(
             hosts=cfg.hosts, workers_per_host=cfg.workers_per_host, lease_ms=cfg.lease_ms,
             reap_interval_ms=cfg.reap_interval_ms, seconds=cfg.seconds, jobs=len(jobs), acked=len(producer.acked),
@@ -113,7 +125,8 @@ class HostsReport(CheckedReport):
             short=short, long=long,
             long_finished_by_others=sum(1 for h in long.finished_by.values() if h != long.host),
             long_taken_back_before_restore=long.taken_back_s is not None and long.taken_back_s < long.seconds,
-            late_completions_refused=refused,
+            late_completions_refused=refused, adopted_after_lost_reply=sum(t.count(ADOPTED) for t in texts.values()),
+            rate_before_cut=rate(max(long.cut_ms - 10_000, min(ended, default=0)), long.cut_ms), rate_during_cut=rate(long.cut_ms, long.restored_ms),
             short_kept=sum(1 for j in short.in_flight if short.finished_by[j] == short.host
                            and jobs[j]["attempts"] == 0) if short else 0,
             short_reaped=sum(1 for j in short.in_flight if jobs[j]["attempts"] > 0) if short else 0,
@@ -142,7 +155,7 @@ class HostsReport(CheckedReport):
 
 
 def format_report(r: HostsReport) -> str:
-    def cut_rows(c: CutResult | None, what: str) -> list[tuple[str, Any]]:
+    def cut_rows(c: CutResult | None, what: str, long: bool) -> list[tuple[str, Any]]:
         if c is None:
             return [(what, "skipped")]
         return [(f"{what}: {c.host} cut for (s) / lease (s)", f"{c.seconds:g} / {c.lease_ms / 1000:g}"),
@@ -150,7 +163,8 @@ def format_report(r: HostsReport) -> str:
                 ("  none of their leases left after (s from the cut)", c.taken_back_s),
                 ("  all of them finished after (s from the cut)", c.finished_s),
                 ("  finished by host", ", ".join(sorted(set(c.finished_by.values()))) or "-"),
-                ("  its first completion after the link returned (s)", c.resumed_s)]
+                ("  its first completion after the link returned (s; its slow runs end 2 s after it)"
+                 if long else "  its first completion after the link returned (s)", c.resumed_s)]
     rows = [("hosts x workers", f"{r.hosts} x {r.workers_per_host}"),
             ("lease / reap interval (ms)", f"{r.lease_ms} / {r.reap_interval_ms}"),
             ("load phase (s) / wall time (s)", f"{r.seconds:g} / {r.wall_s}"),
@@ -159,11 +173,14 @@ def format_report(r: HostsReport) -> str:
             ("completed twice (completions counted - finished)", r.completed_twice),
             ("side effects missing / more than once", f"{r.effects_missing} / {r.effects_more_than_once}"),
             ("extra deliveries (at least once; the effect stays once)", r.extra_deliveries),
-            *cut_rows(r.short, "short cut"),
+            *cut_rows(r.short, "short cut", False),
             ("  kept by their host (no reap) / reaped", f"{r.short_kept} / {r.short_reaped}" if r.short else "-"),
-            *cut_rows(r.long, "long cut"),
+            *cut_rows(r.long, "long cut", True),
             ("  finished by other hosts", r.long_finished_by_others),
             ("  late completions refused (fenced by the lease)", r.late_completions_refused),
+            ("  jobs finished per second, all hosts: 10 s before / during the cut",
+             f"{r.rate_before_cut} / {r.rate_during_cut}"),
+            ("jobs a worker took up after a lost dequeue reply", r.adopted_after_lost_reply),
             ("producer errors (retried)", r.producer_errors or "none"),
             ("worker processes that exited", len(r.worker_exits)),
             ("settled", r.settled), ("result", "PASS" if r.passed else "FAIL")]
