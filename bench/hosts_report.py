@@ -155,7 +155,7 @@ class HostsReport(CheckedReport):
 
 
 def format_report(r: HostsReport) -> str:
-    def cut_rows(c: CutResult | None, what: str, long: bool) -> list[tuple[str, Any]]:
+    def cut_rows(c: CutResult | None, what: str) -> list[tuple[str, Any]]:
         if c is None:
             return [(what, "skipped")]
         return [(f"{what}: {c.host} cut for (s) / lease (s)", f"{c.seconds:g} / {c.lease_ms / 1000:g}"),
@@ -163,8 +163,7 @@ def format_report(r: HostsReport) -> str:
                 ("  none of their leases left after (s from the cut)", c.taken_back_s),
                 ("  all of them finished after (s from the cut)", c.finished_s),
                 ("  finished by host", ", ".join(sorted(set(c.finished_by.values()))) or "-"),
-                ("  its first completion after the link returned (s; its slow runs end 2 s after it)"
-                 if long else "  its first completion after the link returned (s)", c.resumed_s)]
+                ("  its first completion after the link returned (s)", c.resumed_s)]
     rows = [("hosts x workers", f"{r.hosts} x {r.workers_per_host}"),
             ("lease / reap interval (ms)", f"{r.lease_ms} / {r.reap_interval_ms}"),
             ("load phase (s) / wall time (s)", f"{r.seconds:g} / {r.wall_s}"),
@@ -173,9 +172,9 @@ def format_report(r: HostsReport) -> str:
             ("completed twice (completions counted - finished)", r.completed_twice),
             ("side effects missing / more than once", f"{r.effects_missing} / {r.effects_more_than_once}"),
             ("extra deliveries (at least once; the effect stays once)", r.extra_deliveries),
-            *cut_rows(r.short, "short cut", False),
+            *cut_rows(r.short, "short cut"),
             ("  kept by their host (no reap) / reaped", f"{r.short_kept} / {r.short_reaped}" if r.short else "-"),
-            *cut_rows(r.long, "long cut", True),
+            *cut_rows(r.long, "long cut"),
             ("  finished by other hosts", r.long_finished_by_others),
             ("  late completions refused (fenced by the lease)", r.late_completions_refused),
             ("  jobs finished per second, all hosts: 10 s before / during the cut",
