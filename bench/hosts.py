@@ -250,7 +250,7 @@ def run_hosts(cfg: HostsConfig) -> HostsReport:
         report = HostsReport.build(cfg=cfg, counts=counts, short=short, long=long, settled=settled,
                                    logs=[c.log_path for c in sc.workers],
                                    producer=sc.producer, exits=sc.exits, wall_s=time.monotonic() - began,
-                                   notes=sc.notes)
+                                   run_id=sc.net.run_id, notes=sc.notes)
         return report
     finally:
         sc.close(keep=cfg.keep_dir or report is None or not report.passed)

@@ -95,11 +95,12 @@ class HostsReport(CheckedReport):
     worker_exits: list[dict[str, Any]]
     settled: bool
     wall_s: float
+    run_id: str = ""  # in the names of the run's namespaces and links
     notes: list[str] = field(default_factory=list)
 
     @classmethod
     def build(cls, *, cfg, counts: dict[str, Any], short: CutResult | None, long: CutResult, settled: bool,
-              logs: list[Path], producer, exits: list[dict[str, Any]], wall_s: float,
+              logs: list[Path], producer, exits: list[dict[str, Any]], wall_s: float, run_id: str,
               notes: list[str]) -> "HostsReport":
         """The figures and checks from the tally, the cuts and the cut host's worker logs."""
         jobs, effects, deliveries = counts["jobs"], counts["effects"], counts["deliveries"]
@@ -131,7 +132,7 @@ class HostsReport(CheckedReport):
                            and jobs[j]["attempts"] == 0) if short else 0,
             short_reaped=sum(1 for j in short.in_flight if jobs[j]["attempts"] > 0) if short else 0,
             producer_errors=dict(producer.errors), producer_crash=producer.crash, worker_exits=exits,
-            settled=settled, wall_s=round(wall_s, 1), notes=notes)
+            settled=settled, wall_s=round(wall_s, 1), run_id=run_id, notes=notes)
 
     def checks(self) -> list[tuple[bool, str]]:
         out = [(self.lost == 0, f"{self.lost} job(s) not finished (lost)"),

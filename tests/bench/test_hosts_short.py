@@ -15,23 +15,30 @@ import pytest
 from bench.hosts import HostsConfig, format_report, run_hosts
 from bench.scenario.netns import unavailable
 
-WHY = unavailable()
-
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(180),
     pytest.mark.skipif(os.environ.get("SKIP_SLOW_BENCH") == "1", reason="SKIP_SLOW_BENCH=1"),
-    pytest.mark.skipif(WHY is not None, reason=f"cannot make network namespaces here: {WHY}"),
+    pytest.mark.usefixtures("namespaces_allowed"),
 ]
 
 
-def _our_namespaces() -> set[str]:
-    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
-    return {line.split()[0] for line in out.splitlines() if line.startswith("jq")}
+@pytest.fixture
+def namespaces_allowed():
+    """Skip, saying why, where this process may not make network namespaces (probed when the test runs)."""
+    why = unavailable()
+    if why:
+        pytest.skip(f"cannot make network namespaces here: {why}")
+
+
+def left_behind(run_id: str) -> list[str]:
+    """Namespaces and links whose names carry the run's id."""
+    out = [subprocess.run(["ip", *args], capture_output=True, text=True, check=True).stdout
+           for args in (["netns", "list"], ["-o", "link", "show"])]
+    return [line for text in out for line in text.splitlines() if f"jq{run_id}" in line or f"jqb{run_id}" in line]
 
 
 def test_cut_off_host_is_fenced_and_its_jobs_finish_elsewhere(tmp_path):
-    before = _our_namespaces()
     report = run_hosts(HostsConfig(seconds=16, rate_per_s=20, lease_ms=2_000, reap_interval_ms=250,
                                    socket_timeout_s=0.5, short_cut_s=0.8, long_cut_s=4.0, settle_s=30,
                                    verbose=False, work_root=tmp_path))
@@ -53,4 +60,4 @@ def test_cut_off_host_is_fenced_and_its_jobs_finish_elsewhere(tmp_path):
     assert long.resumed_s is not None and long.resumed_s < 10
     assert report.worker_exits == [] and report.producer_crash is None
     assert report.passed, report.problems()
-    assert _our_namespaces() == before  # everything the run made is gone
+    assert report.run_id and left_behind(report.run_id) == []  # everything the run made is gone
