@@ -2,8 +2,12 @@
 connection): the worker takes it up itself instead of leaving it to wait out the lease for the reaper."""
 from __future__ import annotations
 
+import logging
+
 from . import keys
 from .app import Engine
+
+log = logging.getLogger("engine.worker")
 
 
 def find(eng: Engine, worker_name: str, queues: list[str], *, skip: str | None = None) -> list | None:
@@ -24,6 +28,8 @@ def find(eng: Engine, worker_name: str, queues: list[str], *, skip: str | None =
                                                             F.RUNS)
             if data is None:  # the record is gone: the reaper drops the lease
                 continue
+            log.warning("job %s was leased to worker %s by a call whose reply was lost; running it", job_id,
+                        worker_name)
             return [q.encode(), job_id.encode(), b"0", runs or b"1", b"0", data, priority or b"normal",
                     enqueued or b""]
     return None

@@ -30,6 +30,7 @@ from .scripts import DirectCaller
 log = logging.getLogger("engine.worker")
 
 SERVER_TICK_S = 0.11  # Redis/Valkey check blocking-command timeouts every 100 ms (hz 10)
+HEARTBEAT_RETRY_S = 0.2  # the pause before another try after a failed heartbeat
 
 
 class HardStop(BaseException):
@@ -60,8 +61,7 @@ class Worker:
         self._direct = DirectCaller(eng.conn)  # the hot loop's own connection
         self.oom = OomEpisode(f"worker {self.name}")
         self._registered = False
-        self._reply_lost = False  # a call failed: the server may have leased this worker a job it never heard of
-        self._last_job = ""
+        self._reply_lost, self._last_job = False, ""  # a call failed: was a job leased by a reply never read?
 
     # -- life cycle -------------------------------------------------------------------
     def run(self) -> int:
@@ -126,10 +126,7 @@ class Worker:
         """After a failed call, a job leased to this worker by a dequeue whose reply was lost (engine/orphans.py)."""
         if not self._reply_lost:
             return None
-        taken = orphans.find(self.eng, self.name, self.queues, skip=self._last_job)
-        self._reply_lost = False
-        if taken is not None:
-            log.warning("job %s was leased to this worker by a call whose reply was lost; running it", taken[1].decode())
+        taken, self._reply_lost = orphans.find(self.eng, self.name, self.queues, skip=self._last_job), False
         return taken
 
     def _dequeue(self) -> list:
@@ -200,8 +197,10 @@ class Worker:
 
     # -- heartbeat, registration, signals ---------------------------------------------
     def _heartbeat_loop(self) -> None:
+        """Renew the lease every third of it; after a failed beat, soon again (a short cut then costs no job)."""
         interval = self.eng.settings.lease_ms / 3000
         while not self.stopping:
+            pause = interval
             try:
                 if not self._registered:
                     self._register()
@@ -210,7 +209,8 @@ class Worker:
                 self.oom.refused("heartbeat", exc)
             except redis.RedisError as exc:
                 log.warning("heartbeat failed: %s", exc)
-            time.sleep(interval)
+                pause = min(interval, HEARTBEAT_RETRY_S)
+            time.sleep(pause)
 
     def _beat(self) -> None:
         with self._lock:

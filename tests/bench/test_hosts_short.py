@@ -39,8 +39,10 @@ def left_behind(run_id: str) -> list[str]:
 
 
 def test_cut_off_host_is_fenced_and_its_jobs_finish_elsewhere(tmp_path):
-    report = run_hosts(HostsConfig(seconds=16, rate_per_s=20, lease_ms=2_000, reap_interval_ms=250,
-                                   socket_timeout_s=0.5, short_cut_s=0.8, long_cut_s=4.0, settle_s=30,
+    # a beat every 1 s; a cut is survived when the first beat after it lands within the lease: up to about
+    # lease - beat interval - socket timeout - retry pause = 1.3 s here, so 0.8 s has margin on a busy machine
+    report = run_hosts(HostsConfig(seconds=16, rate_per_s=20, lease_ms=3_000, reap_interval_ms=250,
+                                   socket_timeout_s=0.5, short_cut_s=0.8, long_cut_s=4.5, settle_s=30,
                                    verbose=False, work_root=tmp_path))
     print(format_report(report))
 
