@@ -30,7 +30,6 @@ from .scripts import DirectCaller
 log = logging.getLogger("engine.worker")
 
 SERVER_TICK_S = 0.11  # Redis/Valkey check blocking-command timeouts every 100 ms (hz 10)
-HEARTBEAT_RETRY_S = 0.2  # the pause before another try after a failed heartbeat
 
 
 class HardStop(BaseException):
@@ -197,10 +196,8 @@ class Worker:
 
     # -- heartbeat, registration, signals ---------------------------------------------
     def _heartbeat_loop(self) -> None:
-        """Renew the lease every third of it; after a failed beat, soon again (a short cut then costs no job)."""
         interval = self.eng.settings.lease_ms / 3000
         while not self.stopping:
-            pause = interval
             try:
                 if not self._registered:
                     self._register()
@@ -209,8 +206,7 @@ class Worker:
                 self.oom.refused("heartbeat", exc)
             except redis.RedisError as exc:
                 log.warning("heartbeat failed: %s", exc)
-                pause = min(interval, HEARTBEAT_RETRY_S)
-            time.sleep(pause)
+            time.sleep(interval)
 
     def _beat(self) -> None:
         with self._lock:
