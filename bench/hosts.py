@@ -1,6 +1,6 @@
 """Many worker hosts: one is cut off from the server mid-job, longer and shorter than the lease.
 
-    python -m bench hosts [--seconds 60] [--lease-ms 10000] [--long-cut 20] [--short-cut 3] [--json out.json]
+    python -m bench hosts [--seconds 60] [--lease-ms 10000] [--long-cut 20] [--short-cut 5] [--json out.json]
 
 The Valkey server and three worker hosts each get their own network namespace, joined by veth pairs to
 a bridge (bench/scenario/netns.py; needs root and iproute2). Every host runs real `python -m engine
@@ -57,7 +57,7 @@ class HostsConfig:
     lease_ms: int = 10_000  # the engine's default
     reap_interval_ms: int = 2_000
     socket_timeout_s: float = 1.0
-    short_cut_s: float | None = 3.0  # host 1, shorter than the lease (None: skipped)
+    short_cut_s: float | None = 5.0  # host 1, shorter than the lease (None: skipped)
     long_cut_s: float = 20.0  # host 2, longer than the lease
     delay_scale: float = 0.05
     settle_s: float = 60.0
@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lease-ms", type=int, default=10_000)
     p.add_argument("--reap-interval-ms", type=int, default=2_000)
     p.add_argument("--long-cut", type=float, default=20.0, help="seconds host 2 is cut off (> the lease)")
-    p.add_argument("--short-cut", type=float, default=3.0, help="seconds host 1 is cut off (< the lease); 0: none")
+    p.add_argument("--short-cut", type=float, default=5.0, help="seconds host 1 is cut off (< the lease); 0: none")
     p.add_argument("--json", type=Path)
     p.add_argument("--keep-dir", action="store_true")
     p.add_argument("-q", "--quiet", action="store_true")
