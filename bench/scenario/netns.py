@@ -62,6 +62,7 @@ class Network:
 
     @property
     def server_ns(self) -> str:
+        """The server's namespace."""
         return f"jq{self.run_id}-srv"
 
     @property
@@ -115,6 +116,7 @@ class Network:
         _ip("link", "set", self._link(k), "down")
 
     def restore(self, k: int) -> None:
+        """Bring host k's link back up."""
         _ip("link", "set", self._link(k), "up")
 
     def close(self) -> None:
