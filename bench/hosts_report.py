@@ -62,7 +62,8 @@ def tally(conn: redis.Redis, db: Path, ids: list[str], queue: str, keep_s: int) 
     effects = dict(store.execute("SELECT job_id, COUNT(*) FROM effects GROUP BY job_id").fetchall())
     deliveries = dict(store.execute("SELECT job_id, COUNT(*) FROM runs GROUP BY job_id").fetchall())
     store.close()
-    return {"jobs": jobs, "completions": completed, "effects": effects, "deliveries": deliveries, "ended_ms": ended}
+    return {"jobs": jobs, "completions": completed, "effects": effects, "deliveries": deliveries, "ended_ms": ended,
+            "dead_letters": int(conn.zcard(keys.DLQ_ALL))}
 
 
 @dataclass
@@ -76,6 +77,7 @@ class HostsReport(CheckedReport):
     acked: int
     lost: int
     finished: int
+    dead_letters: int
     completed_twice: int
     effects_missing: int
     effects_more_than_once: int
@@ -119,6 +121,7 @@ class HostsReport(CheckedReport):
             hosts=cfg.hosts, workers_per_host=cfg.workers_per_host, lease_ms=cfg.lease_ms,
             reap_interval_ms=cfg.reap_interval_ms, seconds=cfg.seconds, jobs=len(jobs), acked=len(producer.acked),
             lost=sum(1 for s in jobs.values() if s["status"] != "finished"), finished=len(finished),
+            dead_letters=counts["dead_letters"],
             completed_twice=max(0, counts["completions"] - len(finished)),
             effects_missing=sum(1 for j in finished if effects.get(j, 0) == 0),
             effects_more_than_once=sum(1 for n in effects.values() if n > 1),
@@ -138,6 +141,7 @@ class HostsReport(CheckedReport):
         """Nothing lost, nothing completed twice, effects once; the long cut fenced, the short one harmless."""
         out = [(self.lost == 0, f"{self.lost} job(s) not finished (lost)"),
                (self.completed_twice == 0, f"{self.completed_twice} completion(s) recorded twice"),
+               (self.dead_letters == 0, f"{self.dead_letters} job(s) dead-lettered"),
                (self.effects_missing == 0, f"{self.effects_missing} finished job(s) without their side effect"),
                (self.effects_more_than_once == 0, "a side effect exists more than once"),
                (bool(self.long.in_flight), "the long cut found no job in flight"),
@@ -171,7 +175,7 @@ def format_report(r: HostsReport) -> str:
             ("lease / reap interval (ms)", f"{r.lease_ms} / {r.reap_interval_ms}"),
             ("load phase (s) / wall time (s)", f"{r.seconds:g} / {r.wall_s}"),
             ("jobs (acknowledged by the producer + pinned)", f"{r.jobs} ({r.acked} + {r.jobs - r.acked})"),
-            ("LOST (not finished)", r.lost), ("finished", r.finished),
+            ("LOST (not finished)", r.lost), ("finished", r.finished), ("dead letters", r.dead_letters),
             ("completed twice (completions counted - finished)", r.completed_twice),
             ("side effects missing / more than once", f"{r.effects_missing} / {r.effects_more_than_once}"),
             ("extra deliveries (at least once; the effect stays once)", r.extra_deliveries),
