@@ -9,7 +9,7 @@ import sys
 import uvicorn
 
 from engine.app import Engine
-from engine.errors import ServerUnavailableError
+from engine.errors import CredentialsError, ServerUnavailableError
 from engine.settings import Settings
 
 from .app import create_app
@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     try:
         engine = Engine.from_settings(settings)
+    except CredentialsError as exc:  # a wrong user or password does not heal by waiting
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except ServerUnavailableError as exc:
         # Serve anyway: /healthz answers 503 and routes 503 until the server is back.
         log.warning("%s; serving anyway", exc)

@@ -10,7 +10,7 @@ from redis.client import Pipeline
 from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelManagedConnection
 
-from .errors import EngineError, ServerError, ServerUnavailableError
+from .errors import CredentialsError, EngineError, ServerError, ServerUnavailableError
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -99,16 +99,19 @@ def connect(settings: Settings, *, check: bool = True) -> EngineRedis:
         sentinel = Sentinel(settings.sentinel_hosts, socket_timeout=settings.redis_socket_timeout_s,
                             socket_connect_timeout=settings.redis_connect_timeout_s, password=None)
         conn = sentinel.master_for(
-            settings.redis_sentinel_master, password=settings.redis_password, db=settings.redis_db,
+            settings.redis_sentinel_master, username=settings.redis_username, password=settings.redis_password,
+            db=settings.redis_db,
             connection_class=FollowingSentinelConnection, redis_class=EngineRedis, **common
         )
         _watch_master(conn, interval_s=min(1.0, settings.lease_ms / 3000))
-    elif settings.redis_url:
-        conn = EngineRedis.from_url(settings.redis_url, **common)
+    elif settings.redis_url:  # a URL's own user and password (redis://user:pass@host) win over the settings
+        auth = {k: v for k, v in (("username", settings.redis_username), ("password", settings.redis_password)) if v}
+        conn = EngineRedis.from_url(settings.redis_url, **{**auth, **common})
     else:
         conn = EngineRedis(
             host=settings.redis_host or "127.0.0.1",
             port=settings.redis_port,
+            username=settings.redis_username,
             password=settings.redis_password,
             db=settings.redis_db,
             **common,
@@ -139,12 +142,15 @@ def check_server(conn: redis.Redis) -> None:
     """Ping, and warn loudly when the eviction policy could silently drop jobs."""
     try:
         conn.ping()
+    except redis.AuthenticationError as exc:  # WRONGPASS, NOAUTH: a setting to fix, not a server to wait for
+        raise CredentialsError(f"the Redis server refused the credentials (REDIS_USERNAME, REDIS_PASSWORD or "
+                               f"the URL's user:password): {exc}") from exc
+    except redis.exceptions.NoPermissionError as exc:
+        raise CredentialsError(f"the Redis user may not run PING; give it the engine's ACL "
+                               f"(deploy/valkey/engine.acl): {exc}") from exc
     except redis.RedisError as exc:
         raise ServerUnavailableError(f"cannot reach the Redis server: {exc}") from exc
-    try:
-        policy = conn.config_get("maxmemory-policy").get("maxmemory-policy", "unknown")
-    except redis.ResponseError:  # CONFIG may be disabled on managed servers
-        policy = "unknown"
+    policy = _eviction_policy(conn)
     if policy != "noeviction":
         log.warning(
             "!!! Redis maxmemory-policy is %r, not 'noeviction': under memory pressure the server "
@@ -152,3 +158,16 @@ def check_server(conn: redis.Redis) -> None:
             policy,
         )
 
+
+def _eviction_policy(conn: redis.Redis) -> str:
+    """maxmemory-policy from INFO memory (the engine's ACL user has INFO, not CONFIG); else CONFIG GET."""
+    try:
+        policy = conn.info("memory").get("maxmemory_policy")
+        if policy:
+            return str(policy)
+    except redis.ResponseError:
+        pass
+    try:
+        return conn.config_get("maxmemory-policy").get("maxmemory-policy", "unknown")
+    except redis.ResponseError:  # CONFIG may be disabled on managed servers
+        return "unknown"

@@ -38,6 +38,11 @@ class ServerUnavailableError(ServerError):
     """The Redis-compatible server cannot be reached (connection refused, lost or timed out)."""
 
 
+class CredentialsError(ServerError):
+    """The server refused the configured user or password (WRONGPASS, NOAUTH), or the user may not
+    connect: a setting to fix, not an outage to wait out."""
+
+
 class ServerFullError(EngineError):
     """The server's memory is at the high-water mark (or full): the enqueue was refused and nothing
     was written. Workers keep draining; retry after `retry_after_s`."""

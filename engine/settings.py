@@ -17,6 +17,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_host: str | None = None
     redis_port: int = 6379
+    redis_username: str | None = Field(default=None, description="an ACL user (deploy/valkey/engine.acl); unset: default")
     redis_password: str | None = None
     redis_db: int = 0
     redis_sentinels: str | None = Field(default=None, description="host:port,host:port")

@@ -19,7 +19,7 @@ from typing import Any
 import redis
 from rq.timeouts import JobTimeoutException, TimerDeathPenalty, UnixSignalDeathPenalty
 
-from . import jobctx, jobs, keys, metrics, retention, search_index, worker_registry
+from . import jobctx, jobs, keys, metrics, orphans, retention, search_index, worker_registry
 from .app import Engine, set_default_engine
 from .errors import JobCancelled, JobTimeoutError, UnregisteredFunctionError, WorkerDiedError
 from .failures import handle_failure
@@ -60,6 +60,7 @@ class Worker:
         self._direct = DirectCaller(eng.conn)  # the hot loop's own connection
         self.oom = OomEpisode(f"worker {self.name}")
         self._registered = False
+        self._reply_lost, self._last_job = False, ""  # a call failed: was a job leased by a reply never read?
 
     # -- life cycle -------------------------------------------------------------------
     def run(self) -> int:
@@ -78,6 +79,7 @@ class Worker:
                         break
                 except (redis.ConnectionError, redis.TimeoutError) as exc:
                     log.warning("server unreachable (%s); retrying in 1 s", exc)
+                    self._reply_lost = True
                     time.sleep(1.0)
                 except OutOfMemory as exc:
                     time.sleep(self.oom.refused("taking a job", exc))
@@ -92,7 +94,7 @@ class Worker:
         if time.monotonic() >= self._next_reap:
             maintain(self.eng, self.hooks, self.name, self.oom)
             self._next_reap = time.monotonic() + self.eng.settings.reap_interval_ms / 1000
-        taken, self._next = (self._next or self._dequeue()), None
+        taken, self._next = (self._next or self._orphan() or self._dequeue()), None
         if taken[0] == b"":
             if self.burst and not int(taken[2]):  # nothing runnable now, nor merely held by a limit
                 return False
@@ -119,6 +121,13 @@ class Worker:
                      pace_ms, keys.pace_prefix(q)]
         return args
 
+    def _orphan(self) -> list | None:
+        """After a failed call, a job leased to this worker by a dequeue whose reply was lost (engine/orphans.py)."""
+        if not self._reply_lost:
+            return None
+        taken, self._reply_lost = orphans.find(self.eng, self.name, self.queues, skip=self._last_job), False
+        return taken
+
     def _dequeue(self) -> list:
         return self._direct(self.eng.scripts.dequeue, self._dequeue_keys, self._dequeue_static)
 
@@ -126,6 +135,7 @@ class Worker:
     def _execute(self, taken: list) -> None:
         queue, job_id = taken[0].decode(), taken[1].decode()
         runs = int(taken[3])
+        self._last_job = job_id
         F = keys.JobField
         job = jobs.RunningJob.from_raw(self.eng, job_id, queue, {F.DATA.encode(): taken[5],
                                        F.PRIORITY.encode(): taken[6], F.ENQUEUED_AT.encode(): taken[7]})
