@@ -114,7 +114,8 @@ def test_the_shipped_acl_grants_named_commands_on_the_engines_keys_only():
 
 
 @pytest.mark.parametrize("command", [["engine", "info"], ["engine", "worker", "--queues", "restock", "--burst"],
-                                     ["api_shim", "--port", "1"]])
+                                     ["engine", "workers", "--burst"], ["engine", "scheduler", "--once"],
+                                     ["engine", "run"], ["api_shim", "--port", "1"]])
 def test_a_wrong_password_is_one_line_and_exit_code_2(app_env, command):
     _eng, env, _admin = app_env
     out = subprocess.run([sys.executable, "-m", *command], cwd=ROOT, env={**env, "REDIS_PASSWORD": "wrong"},
