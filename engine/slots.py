@@ -97,6 +97,11 @@ class SlotPool:
             slot._unregister()
         except Exception:  # noqa: BLE001 - its hash expires by itself
             pass
+        if self.stuck() > self.max_abandoned:
+            log.error("%d threads stuck in processors past their timeout (bound %d): stopping for a restart",
+                      self.stuck(), self.max_abandoned)
+            self.exit_code = EXIT_TOO_MANY_STUCK
+            self.stop()
         if not self.stopping:
             self._start_slot(spec, label)
 
@@ -133,11 +138,6 @@ class SlotPool:
         while True:
             if not (self.stopping or self.burst):
                 self._replace_dead(self._watched_entries())
-                if self.stuck() > self.max_abandoned:
-                    log.error("%d threads stuck in processors past their timeout (bound %d): stopping for a restart",
-                              self.stuck(), self.max_abandoned)
-                    self.exit_code = EXIT_TOO_MANY_STUCK
-                    self.stop()
             if not any(t.is_alive() for _, t, _, _ in self._watched_entries()):
                 return  # every slot finished (warm stop, or a burst with nothing left)
             if time.monotonic() >= next_duty:

@@ -3,9 +3,11 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from engine import keys, monitoring
+from engine.slots import EXIT_TOO_MANY_STUCK, SlotPool, SlotSpec
 from tests.engine.support import ROOT, put, spawn_worker, thread_workers, wait_until, worker_env
 
 
@@ -100,3 +102,41 @@ def test_forked_processes_split_the_slots_and_share_the_work(engine):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
+
+
+def test_a_stuck_job_is_failed_on_time_its_slot_freed_and_its_late_result_discarded(engine_factory, engine):
+    eng = engine_factory(queue_overrides={"dailyReports": {"timeout_s": 1, "retries": 0}})
+    stuck = put(eng, "dailyReports", "stuck", {"seconds": 4})
+    after = put(eng, "dailyReports", "ok")
+    proc = spawn_worker(eng, ["dailyReports"], "--concurrency", "1")
+    try:
+        wait_until(lambda: eng.conn.hget(keys.job(stuck.id), "status") == b"started", timeout_s=15)
+        started = time.monotonic()
+        wait_until(lambda: eng.conn.hget(keys.job(after.id), "status") == b"finished", timeout_s=10)
+        freed_after = time.monotonic() - started
+        assert errors_of(eng, stuck.id) == ["JobTimeoutError"]
+        raw = eng.conn.hgetall(keys.job(stuck.id))
+        run_late_ms = int(raw[keys.JobField.ENDED_MS.encode()]) - int(raw[keys.JobField.STARTED_MS.encode()]) - 1000
+        assert 0 <= run_late_ms <= 1000, run_late_ms  # failed at most 1 s after its timeout
+        assert freed_after < 2.5  # the one slot was free for the next job long before the stuck one returned
+        wait_until(lambda: eng.conn.sismember("test:returned", stuck.id), timeout_s=10)  # it returned late ...
+        time.sleep(0.3)
+        assert eng.conn.hget(keys.job(stuck.id), "status") != b"finished"  # ... and its result was refused
+        assert len(errors_of(eng, stuck.id)) == 1
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=15) == 0
+
+
+def test_too_many_stuck_threads_stop_the_process_for_a_restart(engine_factory, engine):
+    eng = engine_factory(queue_overrides={"dailyReports": {"timeout_s": 1, "retries": 0}})
+    ids = [put(eng, "dailyReports", "stuck", {"seconds": 20}).id for _ in range(3)]
+    pool = SlotPool(eng, [SlotSpec(("dailyReports",), 1)], max_abandoned=1)
+    out = []
+    t = threading.Thread(target=lambda: out.append(pool.run()), daemon=True)
+    t.start()
+    t.join(timeout=15)
+    assert out == [EXIT_TOO_MANY_STUCK]
+    assert [errors_of(eng, i) for i in ids[:2]] == [["JobTimeoutError"], ["JobTimeoutError"]]
+    assert pool.stuck() == 2  # no replacement slot past the bound: the third job was never taken
+    assert eng.conn.hget(keys.job(ids[2]), "status") == b"queued"

@@ -2,7 +2,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 from engine import keys, monitoring
 from tests.engine.support import ROOT, put, wait_until, worker_env
