@@ -83,12 +83,26 @@ def run_system() -> int:
                     Child("scheduler", [PY, "-m", "engine", "scheduler"])]
         system = compose(eng, settings) if compose else System()
         os.environ.update(system.env)
+        _warm_up(eng)
         _banner(system.banner)
-        return Supervisor(children + system.children).run()
+        return Supervisor(children + system.children, fork_python=True).run()
     finally:
         if server is not None:
             server.stop()
             log.info("embedded Valkey stopped")
+
+
+def _warm_up(eng: Engine) -> None:
+    """Load what the forked children share (engine, processors, their libraries) once, here."""
+    from . import scheduler, slots
+
+    _ = (scheduler, slots)  # imported for the children
+    from .forked import limit_malloc_arenas
+    from .forks import warm_up
+
+    limit_malloc_arenas()
+    warm_up(eng, slot_specs(eng.table, eng.table.names))
+    eng.conn.connection_pool.disconnect()  # children open their own connections
 
 
 def _banner(lines: list[str]) -> None:
