@@ -1,9 +1,6 @@
-"""Slots in one process against BullMQ (bench/bullmq.py), same server, same run: steady-state drain
-rates at concurrency 1 and 50, an IO-bound whatsapp drain against the fake Cloud API, and the memory
-(PSS) of `python -m engine workers` idle and of the whole `python -m engine run`."""
+"""`python -m bench drain_vs_bullmq`: slots in one process against BullMQ (bench/bullmq.py), same server,
+same run: steady-state drain rates (bench/rates.py) at concurrency 1 and 50."""
 from __future__ import annotations
-
-import time
 
 from . import bullmq
 from .harness import Bench, wait_procs
@@ -48,4 +45,3 @@ def drain_vs_bullmq(b: Bench, n: int = 20_000, rounds: int = 2) -> list[dict]:
 
 
 ALL = [drain_vs_bullmq]
-_ = time  # (time used by the IO and memory figures below)
