@@ -19,8 +19,10 @@ from .measures import row
 from .rates import steady_rate
 
 FAKE_API = """
-import dataclasses, sys, time
+import dataclasses, http.server, sys
 from domain.whatsapp.fake_cloud import FakeCloudApi
+
+http.server.ThreadingHTTPServer.request_queue_size = 256  # 50 slots connect at once (the default backlog is 5)
 
 class Slow(FakeCloudApi):
     def handle_send(self, path, authorization, payload):
