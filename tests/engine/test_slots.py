@@ -7,6 +7,7 @@ import threading
 import time
 
 from engine import keys, monitoring
+from engine.cancel import cancel_job
 from engine.slots import EXIT_TOO_MANY_STUCK, SlotPool, SlotSpec
 from tests.engine.support import ROOT, put, spawn_worker, thread_workers, wait_until, worker_env
 
@@ -140,3 +141,25 @@ def test_too_many_stuck_threads_stop_the_process_for_a_restart(engine_factory, e
     assert [errors_of(eng, i) for i in ids[:2]] == [["JobTimeoutError"], ["JobTimeoutError"]]
     assert pool.stuck() == 2  # no replacement slot past the bound: the third job was never taken
     assert eng.conn.hget(keys.job(ids[2]), "status") == b"queued"
+
+
+def test_cancel_reaches_the_one_slot_running_the_job_and_the_other_slots_go_on(engine_factory):
+    eng = engine_factory(cancel_grace_ms=300)
+    eng.conn.flushdb()
+    stopping = put(eng, "creditReconciliation", "cooperative", {"account_id": "1", "seconds": 10})
+    ignoring = put(eng, "creditReconciliation", "stubborn", {"account_id": "2", "seconds": 2.0})
+    other = put(eng, "creditReconciliation", "sleep", {"account_id": "3", "seconds": 1.0})
+    proc = spawn_worker(eng, ["creditReconciliation"], "--concurrency", "3")
+    try:
+        ids = (stopping.id, ignoring.id, other.id)
+        wait_until(lambda: all(eng.conn.hget(keys.job(i), "status") == b"started" for i in ids), timeout_s=15)
+        assert cancel_job("creditReconciliation", stopping.id, engine=eng) == "cancelling"
+        assert cancel_job("creditReconciliation", ignoring.id, engine=eng) == "cancelling"
+        wait_until(lambda: all(eng.conn.hget(keys.job(i), "status") == b"canceled" for i in ids[:2]), timeout_s=5)
+        wait_until(lambda: eng.conn.hget(keys.job(other.id), "status") == b"finished", timeout_s=5)
+        time.sleep(1.5)  # the stubborn one returns late: its result is refused
+        assert eng.conn.hget(keys.job(ignoring.id), "status") == b"canceled"
+        assert eng.conn.hget(keys.job(ignoring.id), "jq_result") is None
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=15) == 0
