@@ -24,7 +24,7 @@ def _theirs(b: Bench, n: int, concurrency: int) -> float | str:
         return str(exc)
 
 
-def drain_vs_bullmq(b: Bench, n: int = 20_000, rounds: int = 2) -> list[dict]:
+def drain_vs_bullmq(b: Bench, n: int = 20_000, rounds: int = 3) -> list[dict]:
     """Alternating rounds (the machine is shared), best of each: conc 1 and conc 50, one process each."""
     rows = []
     for concurrency, factor in ((1, 1.2), (50, 1.0)):
