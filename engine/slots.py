@@ -57,7 +57,7 @@ class SlotPool:
         self.exit_code = 0
         self._slots: list[tuple[Worker, threading.Thread, SlotSpec, str]] = []
         self._abandoned: list[tuple[Worker, threading.Thread]] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: the stop signal's handler runs in the main thread, maybe inside it
         self._replaced = 0
         self.oom = OomEpisode(f"worker process {self.base}")
         self.watchdog = Watchdog(self._watched, self._abandon)
