@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import redis
 
 from .app import Engine, set_default_engine
+from .batching import Combiner
 from .hooks import Hooks
 from .maintenance import maintain
 from .oom import OomEpisode, OutOfMemory
@@ -43,7 +44,7 @@ class SlotPool:
     """Runs the slots of one process until stopped (or, in burst mode, until none has work)."""
 
     def __init__(self, eng: Engine, specs: list[SlotSpec], *, hooks: Hooks | None = None, burst: bool = False,
-                 name: str | None = None, max_abandoned: int | None = None):
+                 name: str | None = None, max_abandoned: int | None = None, batch: bool = True):
         self.eng = eng
         self.specs = [s for s in specs if s.count > 0]
         self.hooks = hooks or eng.hooks
@@ -59,6 +60,8 @@ class SlotPool:
         self._abandoned: list[tuple[Worker, threading.Thread]] = []
         self._lock = threading.RLock()  # re-entrant: the stop signal's handler runs in the main thread, maybe inside it
         self._replaced = 0
+        self.batch = batch  # slots of one spec share round trips (engine/batching.py)
+        self._combiners: dict[SlotSpec, Combiner] = {}
         self.oom = OomEpisode(f"worker process {self.base}")
         self.watchdog = Watchdog(self._watched, self._abandon)
 
@@ -67,6 +70,8 @@ class SlotPool:
         name = self._single_name or f"{self.base}.{label}"
         slot = Worker(self.eng, list(spec.queues), hooks=self.hooks, burst=self.burst, name=name,
                       maintenance=False, watched=True)
+        if spec.count > 1 and self.batch:
+            slot.combiner = self._combiners.setdefault(spec, Combiner())
         thread = threading.Thread(target=self._run_slot, args=(slot,), daemon=True, name=f"slot {label}")
         with self._lock:
             self._slots.append((slot, thread, spec, label))

@@ -68,6 +68,7 @@ class Worker:
         self.deadline = 0.0  # monotonic time the running job's timeout passes
         self.finishing = False  # the processor returned; its outcome is being recorded
         self.abandoned = False  # the watchdog failed the running job on timeout; this slot records nothing more
+        self.combiner: Any = None  # a batching.Combiner shared with the process's other slots of these queues
 
     # -- life cycle -------------------------------------------------------------------
     def run(self) -> int:
@@ -188,17 +189,25 @@ class Worker:
             self.finishing = True
             return True
 
-    def _complete(self, queue: str, job_id: str, member: str, result: Any, run_ms: float) -> None:
-        """Record the completion; unless stopping, take the next job in the same round trip."""
+    def completion(self, queue: str, job_id: str, member: str, result: Any, run_ms: float) -> tuple[list, list]:
+        """The keys and args of complete_run (complete.lua) for a finished run."""
         try:
             summary = json.dumps(result, default=str)[:4000]
         except (TypeError, ValueError):
             summary = json.dumps(repr(result)[:4000])
         script_keys = [keys.active(queue), keys.job(job_id), keys.finished(queue), keys.attempts(job_id),
                        keys.job_log(job_id)]
-        args = [member, job_id, summary, self.eng.table[queue].keep_completed_s, f"{run_ms:.3f}",
-                keys.metrics_prefix("m", queue)]
-        if self.stopping:
+        return script_keys, [member, job_id, summary, self.eng.table[queue].keep_completed_s, f"{run_ms:.3f}",
+                             keys.metrics_prefix("m", queue)]
+
+    def _complete(self, queue: str, job_id: str, member: str, result: Any, run_ms: float) -> None:
+        """Record the completion; unless stopping, take the next job in the same round trip."""
+        script_keys, args = self.completion(queue, job_id, member, result, run_ms)
+        if self.combiner is not None:  # slots of one process share their round trips (engine/batching.py)
+            done, taken = self.combiner.submit(self, script_keys, args, take=not self.stopping)
+            if taken[0] != b"":
+                self._next = taken
+        elif self.stopping:
             done = self._direct(self.eng.scripts.complete, script_keys, args)
         else:
             out = self._direct(self.eng.scripts.step, script_keys + self._dequeue_keys, args + self._dequeue_static)
