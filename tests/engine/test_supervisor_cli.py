@@ -15,6 +15,8 @@ def engine_cli(eng, *args, timeout=30):
 def test_bad_arguments_exit_2_with_a_clear_message(engine):
     for args, needle in ((["workers", "--queues", "sms"], "unknown queue"),
                          (["workers", "--concurrency", "whatsapp=0"], "QUEUE=N"),
+                         (["worker", "--concurrency", "0"], "--concurrency expects a whole number >= 1"),
+                         (["workers", "--processes", "two"], "--processes expects a whole number >= 1"),
                          (["enqueue", "whatsapp", "{not json"], "not valid JSON"),
                          (["enqueue", "whatsapp", '{"phone": "123", "message": "hi"}'], "phone"),
                          (["limit", "whatsapp", "0"], "limit")):
