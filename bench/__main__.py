@@ -1,4 +1,5 @@
-"""`python -m bench [names...]`: every figure against plain RQ in the same run; a table and JSON."""
+"""`python -m bench [names...]`: every figure against plain RQ (and BullMQ, bench/bullmq.py) in the same run;
+a table and JSON."""
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .harness import Bench
-from . import measures, measures_state, pacing
+from . import io_bound, measures, measures_state, pacing, pss, slots
 from .steady import steady
 
 
@@ -24,7 +25,8 @@ def fmt(value) -> str:
 
 
 def main(argv: list[str]) -> int:
-    chosen = [m for m in measures.ALL + measures_state.ALL + [steady] + pacing.ALL if not argv or m.__name__ in argv]
+    every = measures.ALL + slots.ALL + io_bound.ALL + measures_state.ALL + [steady] + pacing.ALL + pss.ALL
+    chosen = [m for m in every if not argv or m.__name__ in argv]
     bench = Bench()
     rows = []
     try:

@@ -38,7 +38,14 @@ def fail_first(**data):
     return None
 
 
-FUNCTIONS = {"noop": noop, "fail": fail, "sleep": sleep}
+def post(url: str = "", **data):
+    """One HTTP POST through a pooled client (the IO-bound benchmark's stand-in for a provider call)."""
+    from domain.whatsapp.cloud import shared_client
+
+    return shared_client(5.0).post(url, json=data).status_code
+
+
+FUNCTIONS = {"noop": noop, "fail": fail, "sleep": sleep, "post": post}
 
 
 def run(fn: str = "noop", **data):

@@ -37,6 +37,15 @@ def _concurrency_of(known: Sequence[str]) -> Callable[[str], tuple[str, int]]:
     return parse
 
 
+def _positive(flag: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not text.isdigit() or int(text) < 1:
+            raise argparse.ArgumentTypeError(f"{flag} expects a whole number >= 1, got {text!r}")
+        return int(text)
+
+    return parse
+
+
 def build_parser(queue_names: Sequence[str]) -> argparse.ArgumentParser:
     """The command line for a table of `queue_names` (the queue arguments accept only those)."""
     _queue_list, _concurrency = _queue_list_of(queue_names), _concurrency_of(queue_names)
@@ -45,8 +54,10 @@ def build_parser(queue_names: Sequence[str]) -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="command", required=True)
 
-    w = sub.add_parser("worker", help="one worker process")
+    w = sub.add_parser("worker", help="one worker process: --concurrency slots, each serving all --queues")
     w.add_argument("--queues", type=_queue_list, default=list(queue_names))
+    w.add_argument("--concurrency", type=_positive("--concurrency"), default=1, metavar="N",
+                   help="slots in this process: at most N jobs run at once")
     w.add_argument("--burst", action="store_true", help="exit when nothing is runnable")
     w.add_argument("--name")
     w.add_argument("--hooks", metavar="MODULE:CLASS", help="a Hooks subclass for this worker (overrides ENGINE_HOOKS)")
@@ -55,6 +66,8 @@ def build_parser(queue_names: Sequence[str]) -> argparse.ArgumentParser:
     ws.add_argument("--queues", type=_queue_list, default=list(queue_names))
     ws.add_argument("--burst", action="store_true")
     ws.add_argument("--concurrency", type=_concurrency, action="append", default=[], metavar="QUEUE=N")
+    ws.add_argument("--processes", type=_positive("--processes"), metavar="N",
+                    help="spread the slots over N processes forked from this one (default: all in this process)")
 
     s = sub.add_parser("scheduler", help="cron schedules and recovery of dead workers' jobs")
     s.add_argument("--once", action="store_true")
@@ -134,15 +147,16 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "workers":
         from .runner import run_workers
 
-        return run_workers(args.queues, burst=args.burst, concurrency=dict(args.concurrency))
+        return run_workers(args.queues, burst=args.burst, concurrency=dict(args.concurrency),
+                           processes=args.processes)
     eng = Engine.from_settings()
     if args.command == "worker":
         from .hooks import load_hooks
-        from .worker import Worker
+        from .slots import SlotPool, SlotSpec
 
         hooks = load_hooks(args.hooks, source="--hooks") if args.hooks else None
-        Worker(eng, args.queues, burst=args.burst, name=args.name, hooks=hooks).run()
-        return 0
+        return SlotPool(eng, [SlotSpec(tuple(args.queues), args.concurrency)], burst=args.burst, name=args.name,
+                        hooks=hooks).run()
     if args.command == "scheduler":
         from .scheduler import main as scheduler_main
 

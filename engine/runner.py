@@ -1,4 +1,4 @@
-"""Starting many processes: every queue's workers, or the whole system (`python -m engine run`, `make run`).
+"""Starting workers and processes: every queue's slots (one process, or --processes N), or the whole system (`python -m engine run`, `make run`).
 
 The whole system is the embedded server (when none is configured), the workers and the scheduler,
 plus whatever the application composes beside them (ENGINE_SYSTEM: a callable that returns a System).
@@ -16,29 +16,30 @@ from .errors import ConfigError
 from .loading import load_object
 from .queues import QueueTable
 from .settings import Settings
+from .slots import SlotPool, SlotSpec
 from .supervisor import Child, Supervisor
 
 log = logging.getLogger("engine.runner")
 PY = sys.executable
 
 
-def worker_children(table: QueueTable, queues: list[str], *, burst: bool,
-                    concurrency: dict[str, int] | None = None) -> list[Child]:
-    """One child process per unit of each queue's concurrency."""
+def slot_specs(table: QueueTable, queues: list[str], concurrency: dict[str, int] | None = None) -> list[SlotSpec]:
+    """Each queue's slots (the table's concurrency unless overridden), each slot serving that queue only."""
     concurrency = concurrency or {}
-    children = []
-    for q in queues:
-        for i in range(concurrency.get(q, table[q].concurrency)):
-            argv = [PY, "-m", "engine", "worker", "--queues", q, "--name", f"{q}-{i + 1}-{os.getpid()}"]
-            children.append(Child(f"worker {q}#{i + 1}", argv + (["--burst"] if burst else []), restart=not burst))
-    return children
+    return [SlotSpec((q,), concurrency.get(q, table[q].concurrency)) for q in queues]
 
 
-def run_workers(queues: list[str], *, burst: bool = False, concurrency: dict[str, int] | None = None) -> int:
+def run_workers(queues: list[str], *, burst: bool = False, concurrency: dict[str, int] | None = None,
+                processes: int | None = None) -> int:
+    """Every queue's slots in this process, or over `processes` forked children (supervised here)."""
     settings = Settings()
     eng = Engine.from_settings(settings)  # fail fast (exit 2) when the server is unreachable
-    sup = Supervisor(worker_children(eng.table, queues, burst=burst, concurrency=concurrency))
-    return sup.run(until_all_exit=burst)
+    specs = slot_specs(eng.table, queues, concurrency)
+    if processes is None:
+        return SlotPool(eng, specs, burst=burst).run()
+    from .forks import Forks
+
+    return Forks(eng, specs, processes, burst=burst).run()
 
 
 @dataclass
@@ -78,16 +79,30 @@ def run_system() -> int:
     try:
         settings = Settings()
         eng = Engine.from_settings(settings)
-        children = worker_children(eng.table, eng.table.names, burst=False)
-        children.append(Child("scheduler", [PY, "-m", "engine", "scheduler"]))
+        children = [Child("workers", [PY, "-m", "engine", "workers"]),  # every queue's slots, one process
+                    Child("scheduler", [PY, "-m", "engine", "scheduler"])]
         system = compose(eng, settings) if compose else System()
         os.environ.update(system.env)
+        _warm_up(eng)
         _banner(system.banner)
-        return Supervisor(children + system.children).run()
+        return Supervisor(children + system.children, fork_python=True).run()
     finally:
         if server is not None:
             server.stop()
             log.info("embedded Valkey stopped")
+
+
+def _warm_up(eng: Engine) -> None:
+    """Load what the forked children share (engine, processors, their libraries) once, here."""
+    from . import scheduler, slots
+
+    _ = (scheduler, slots)  # imported for the children
+    from .forked import limit_malloc_arenas
+    from .forks import warm_up
+
+    limit_malloc_arenas()
+    warm_up(eng, slot_specs(eng.table, eng.table.names))
+    eng.conn.connection_pool.disconnect()  # children open their own connections
 
 
 def _banner(lines: list[str]) -> None:

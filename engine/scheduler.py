@@ -35,7 +35,7 @@ from .schedule_state import advance, is_paused, read_state, withdraw
 from .schedules import Schedule, job_data, schedules_for
 from .ticks import (check_crash_point, claim_and_enqueue, claim_call, crash_point, finish_call, run_call, tick_job_id,
                     tick_s, unfinished_calls)
-from .worker import maintain
+from .maintenance import maintain
 
 log = logging.getLogger("engine.scheduler")
 

@@ -15,6 +15,7 @@ SCRIPTS = {
     "dequeue": ["dequeue", "dequeue_next"],
     "complete": ["complete", "complete_run"],
     "step": ["complete", "dequeue", "step"],  # complete a run and take the next job: one round trip
+    "step_many": ["complete", "dequeue", "step_many"],  # the same for several slots at once (engine/batching.py)
     "fail": ["fail"],
     "fail_after": ["fail_after", "fail"],  # a finished job failed later: the same ladder, as a dead letter
     "dlq_retry": ["dlq_retry"],

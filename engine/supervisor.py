@@ -12,6 +12,8 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
+from .forked import ForkedProcess, forkable
+
 log = logging.getLogger("engine.supervisor")
 
 
@@ -29,8 +31,10 @@ class Child:
 
 
 class Supervisor:
-    def __init__(self, children: list[Child], *, grace_s: float = 30.0, healthy_s: float = 60.0):
+    def __init__(self, children: list[Child], *, grace_s: float = 30.0, healthy_s: float = 60.0,
+                 fork_python: bool = False):
         self.children = children
+        self.fork_python = fork_python  # `python -m ...` children are forked from this (warm) process
         self.grace_s = grace_s
         self.healthy_s = healthy_s  # a child up this long counts as healthy: its restart delay starts over
         self.stopping = False
@@ -38,7 +42,10 @@ class Supervisor:
 
     def _start(self, child: Child) -> None:
         env = {**os.environ, **(child.env or {})}
-        child.proc = subprocess.Popen(child.argv, env=env, start_new_session=True)
+        if self.fork_python and forkable(child.argv):
+            child.proc = ForkedProcess(child.argv, env)  # type: ignore[assignment]
+        else:
+            child.proc = subprocess.Popen(child.argv, env=env, start_new_session=True)
         child.started_at = time.monotonic()
         log.info("started %s (pid %d)", child.name, child.proc.pid)
 

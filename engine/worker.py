@@ -19,13 +19,16 @@ from typing import Any
 import redis
 from rq.timeouts import JobTimeoutException, TimerDeathPenalty, UnixSignalDeathPenalty
 
-from . import jobctx, jobs, keys, metrics, orphans, retention, search_index, worker_registry
+from . import jobctx, jobs, keys, orphans, worker_registry
 from .app import Engine, set_default_engine
-from .errors import JobCancelled, JobTimeoutError, UnregisteredFunctionError, WorkerDiedError
+from .errors import JobCancelled, JobTimeoutError, UnregisteredFunctionError
 from .failures import handle_failure
 from .hooks import Hooks
+from .maintenance import maintain, reap  # re-exported: their home was here
 from .oom import OomEpisode, OutOfMemory
 from .scripts import DirectCaller
+
+__all__ = ["Worker", "HardStop", "maintain", "reap"]
 
 log = logging.getLogger("engine.worker")
 
@@ -38,7 +41,7 @@ class HardStop(BaseException):
 
 class Worker:
     def __init__(self, eng: Engine, queues: list[str], *, hooks: Hooks | None = None, burst: bool = False,
-                 name: str | None = None):
+                 name: str | None = None, maintenance: bool = True, watched: bool = False):
         self.eng = eng
         self.queues = [eng.table[q].name for q in queues]
         self.hooks = hooks or eng.hooks
@@ -61,6 +64,12 @@ class Worker:
         self.oom = OomEpisode(f"worker {self.name}")
         self._registered = False
         self._reply_lost, self._last_job = False, ""  # a call failed: was a job leased by a reply never read?
+        self.maintenance = maintenance  # a slot of a SlotPool leaves the periodic duties to its process
+        self.watched = watched  # True: a Watchdog enforces timeouts (engine/watchdog.py), no per-job timer
+        self.deadline = 0.0  # monotonic time the running job's timeout passes
+        self.finishing = False  # the processor returned; its outcome is being recorded
+        self.abandoned = False  # the watchdog failed the running job on timeout; this slot records nothing more
+        self.combiner: Any = None  # a batching.Combiner shared with the process's other slots of these queues
 
     # -- life cycle -------------------------------------------------------------------
     def run(self) -> int:
@@ -91,7 +100,7 @@ class Worker:
 
     def work_once(self) -> bool:
         """Run one job, or wait for one. False when a burst worker has nothing left."""
-        if time.monotonic() >= self._next_reap:
+        if self.maintenance and time.monotonic() >= self._next_reap:
             maintain(self.eng, self.hooks, self.name, self.oom)
             self._next_reap = time.monotonic() + self.eng.settings.reap_interval_ms / 1000
         taken, self._next = (self._next or self._orphan() or self._dequeue()), None
@@ -140,9 +149,11 @@ class Worker:
         job = jobs.RunningJob.from_raw(self.eng, job_id, queue, {F.DATA.encode(): taken[5],
                                        F.PRIORITY.encode(): taken[6], F.ENQUEUED_AT.encode(): taken[7]})
         job.fields[F.RUNS] = str(runs)
+        timeout_s = self.eng.table[queue].timeout_s
         with self._lock:
             self.member, self.current_queue = keys.member(job_id, self.name), queue
             self._running = (queue, job, self.member)
+            self.deadline, self.finishing = time.monotonic() + timeout_s, False
         member = self.member
         token = jobctx.bind(jobctx.JobContext(self.eng, job_id, queue, runs))
         started = time.perf_counter()
@@ -151,20 +162,26 @@ class Worker:
             if job.func_name != registered:  # only the queue's own processor runs, whatever the payload says
                 raise UnregisteredFunctionError(queue, job.func_name, registered)
             self.hooks.before_job(job, queue)
-            # SIGALRM works only in the main thread; a worker run in a thread (tests) uses a timer.
-            main = threading.current_thread() is threading.main_thread()
-            penalty = UnixSignalDeathPenalty if main else TimerDeathPenalty
-            with penalty(self.eng.table[queue].timeout_s, JobTimeoutException, job_id=job_id):
+            if self.watched:
                 result = jobs.processor(registered)(*job.args, **job.kwargs)
+            else:  # SIGALRM works only in the main thread; a worker run in a thread (tests) uses a timer.
+                main = threading.current_thread() is threading.main_thread()
+                penalty = UnixSignalDeathPenalty if main else TimerDeathPenalty
+                with penalty(timeout_s, JobTimeoutException, job_id=job_id):
+                    result = jobs.processor(registered)(*job.args, **job.kwargs)
         except HardStop:
             raise
         except JobTimeoutException as exc:
-            timeout = JobTimeoutError(f"run exceeded the {self.eng.table[queue].timeout_s} s timeout")
-            timeout.__traceback__ = exc.__traceback__
-            handle_failure(self.eng, self.hooks, queue, job, member, timeout, job.fields, self.name)
+            if self._finish():
+                timeout = JobTimeoutError(f"run exceeded the {timeout_s} s timeout")
+                timeout.__traceback__ = exc.__traceback__
+                handle_failure(self.eng, self.hooks, queue, job, member, timeout, job.fields, self.name)
         except Exception as exc:  # noqa: BLE001 - any processor error goes down the failure ladder
-            handle_failure(self.eng, self.hooks, queue, job, member, exc, job.fields, self.name)
+            if self._finish():
+                handle_failure(self.eng, self.hooks, queue, job, member, exc, job.fields, self.name)
         else:
+            if not self._finish():
+                return  # the watchdog failed this run on timeout: the late result is discarded
             run_ms = (time.perf_counter() - started) * 1000
             self.hooks.after_job(job, queue, result)
             self._complete(queue, job_id, member, result, run_ms)
@@ -174,17 +191,33 @@ class Worker:
                 self.member, self._running = "", None
             self.processed += 1
 
-    def _complete(self, queue: str, job_id: str, member: str, result: Any, run_ms: float) -> None:
-        """Record the completion; unless stopping, take the next job in the same round trip."""
+    def _finish(self) -> bool:
+        """Claim the run's outcome for this slot; False when the watchdog already failed it on timeout."""
+        with self._lock:
+            if self.abandoned:
+                return False
+            self.finishing = True
+            return True
+
+    def completion(self, queue: str, job_id: str, member: str, result: Any, run_ms: float) -> tuple[list, list]:
+        """The keys and args of complete_run (complete.lua) for a finished run."""
         try:
             summary = json.dumps(result, default=str)[:4000]
         except (TypeError, ValueError):
             summary = json.dumps(repr(result)[:4000])
         script_keys = [keys.active(queue), keys.job(job_id), keys.finished(queue), keys.attempts(job_id),
                        keys.job_log(job_id)]
-        args = [member, job_id, summary, self.eng.table[queue].keep_completed_s, f"{run_ms:.3f}",
-                keys.metrics_prefix("m", queue)]
-        if self.stopping:
+        return script_keys, [member, job_id, summary, self.eng.table[queue].keep_completed_s, f"{run_ms:.3f}",
+                             keys.metrics_prefix("m", queue)]
+
+    def _complete(self, queue: str, job_id: str, member: str, result: Any, run_ms: float) -> None:
+        """Record the completion; unless stopping, take the next job in the same round trip."""
+        script_keys, args = self.completion(queue, job_id, member, result, run_ms)
+        if self.combiner is not None:  # slots of one process share their round trips (engine/batching.py)
+            done, taken = self.combiner.submit(self, script_keys, args, take=not self.stopping)
+            if taken[0] != b"":
+                self._next = taken
+        elif self.stopping:
             done = self._direct(self.eng.scripts.complete, script_keys, args)
         else:
             out = self._direct(self.eng.scripts.step, script_keys + self._dequeue_keys, args + self._dequeue_static)
@@ -255,42 +288,3 @@ class Worker:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-
-
-_MAINTENANCE_OOM = OomEpisode("maintenance")
-
-
-def maintain(eng: Engine, hooks: Hooks, worker_name: str, oom: OomEpisode | None = None) -> None:
-    """Periodic duties any worker (and the scheduler) may do, all safe to run concurrently. A duty the
-    full server refuses is skipped until the next pass; the ones that free memory still run."""
-    oom = oom or _MAINTENANCE_OOM
-    refused = False
-    for where, duty in (("retention", lambda: retention.trim(eng)), ("reaping", lambda: reap(eng, hooks, worker_name)),
-                        ("metrics roll-up", lambda: metrics.roll_up(engine=eng)),
-                        ("index trim", lambda: search_index.trim(eng))):
-        try:
-            duty()
-        except OutOfMemory as exc:
-            oom.refused(where, exc)
-            refused = True
-    if not refused:
-        oom.ok()
-
-
-def reap(eng: Engine, hooks: Hooks, worker_name: str) -> int:
-    """Recover runs whose lease expired: each counts as a failed run ("worker died")."""
-    names = eng.table.names
-    found = eng.scripts.reap(keys=[keys.active(q) for q in names])
-    recovered = 0
-    for i in range(0, len(found), 2):
-        queue, member = names[int(found[i]) - 1], found[i + 1].decode()
-        job_id, holder = keys.parse_member(member)
-        raw = eng.conn.hgetall(keys.job(job_id))
-        if not raw:
-            eng.conn.zrem(keys.active(queue), member)
-            continue
-        job = jobs.RunningJob.from_raw(eng, job_id, queue, raw)
-        died = WorkerDiedError(f"worker {holder} died or stopped heartbeating")
-        if handle_failure(eng, hooks, queue, job, member, died, job.fields, worker_name):
-            recovered += 1
-    return recovered

@@ -1,6 +1,8 @@
 """The WhatsApp Business Cloud API provider (text and template messages over HTTPS) and its error triage."""
 from __future__ import annotations
 
+import os
+import threading
 from typing import Any
 
 import httpx
@@ -26,8 +28,25 @@ THROTTLE_CODES = {4, 80007, 130429, 131048, 131056}  # app, WABA, throughput, sp
 TRANSIENT_CODES = {1, 2, 131000, 131016, 133004}  # unknown, service unavailable, server unavailable
 
 
+_clients: dict[tuple[int, float], httpx.Client] = {}
+_clients_lock = threading.Lock()
+
+
+def shared_client(timeout_s: float) -> httpx.Client:
+    """One pooled HTTP client per process and timeout, shared by every send (and thread): building a
+    client per send costs an SSL context (~10 ms of CPU), which caps a process at a few dozen sends a
+    second. Keyed by process id, so a forked worker never uses its parent's connections."""
+    key = (os.getpid(), timeout_s)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = httpx.Client(timeout=timeout_s, limits=httpx.Limits(
+                max_connections=200, max_keepalive_connections=100))
+        return client
+
+
 class CloudProvider:
-    """POSTs `{base_url}/{phone_number_id}/messages` with a bearer token; one HTTP client per provider."""
+    """POSTs `{base_url}/{phone_number_id}/messages` with a bearer token; one pooled HTTP client per process."""
 
     name = "cloud"
     resend_is_harmless = False
@@ -62,8 +81,11 @@ class CloudProvider:
         url = f"{self.base_url}/{self.phone_number_id}/messages"
         headers = {"Authorization": f"Bearer {self.token}"}
         try:
-            with httpx.Client(timeout=self.timeout_s, transport=self.transport) as client:
-                response = client.post(url, json=payload, headers=headers)
+            if self.transport is None:
+                response = shared_client(self.timeout_s).post(url, json=payload, headers=headers)
+            else:  # a test's transport
+                with httpx.Client(timeout=self.timeout_s, transport=self.transport) as client:
+                    response = client.post(url, json=payload, headers=headers)
         except httpx.TimeoutException as exc:
             raise SendError(f"timed out after {self.timeout_s:g} s: {type(exc).__name__}", retryable=True,
                             code="timeout") from exc

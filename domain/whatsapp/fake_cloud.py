@@ -23,6 +23,8 @@ from typing import Any
 
 import httpx
 
+from .cloud import shared_client
+
 PATH = re.compile(r"^/(?P<version>v[0-9.]+)/(?P<phone_number_id>[^/]+)/messages$")
 ERRORS: dict[int, tuple[int, str, str]] = {  # code -> HTTP status, title, details
     131047: (400, "Re-engagement message",
@@ -150,7 +152,7 @@ class FakeCloudApi:
         headers = {"Content-Type": "application/json",
                    "X-Hub-Signature-256": signature or sign(body, self.app_secret or "")}
         try:
-            status: int | None = httpx.post(self.webhook_url, content=body, headers=headers, timeout=5.0).status_code
+            status: int | None = shared_client(5.0).post(self.webhook_url, content=body, headers=headers).status_code
         except httpx.HTTPError:
             status = None
         with self._lock:

@@ -122,6 +122,27 @@ def fail_first_run(**data):
     return {"ok": True}
 
 
+def span(seconds: float = 0.2, **data):
+    """Records its run's start and end (server-independent wall time) under test:spans:<queue>."""
+    ctx = jobctx.current()
+    start = time.time()
+    time.sleep(seconds)
+    ctx.engine.conn.rpush(f"test:spans:{ctx.queue}", f"{start:.6f} {time.time():.6f}")
+    return {"slept": seconds}
+
+
+def stuck(seconds: float = 3.0, **data):
+    """Blocks in one C call (no Python instruction to interrupt), swallows any interruption, then marks
+    that it returned and returns a result: a processor that ignores its timeout."""
+    ctx = jobctx.current()
+    try:
+        time.sleep(seconds)
+    except Exception:  # noqa: BLE001 - deliberately ignores the timeout's exception
+        pass
+    ctx.engine.conn.sadd("test:returned", ctx.job_id)
+    return {"late": True}
+
+
 def dispatch(fn: str = "", **data):
     """The test queues' registered processor: runs `fn` (a name in this module, or a dotted
     tests.* path), so a test picks its behaviour by the job's data, never by the payload's function."""

@@ -127,7 +127,7 @@ def test_a_cancelled_job_shows_as_cancelled_in_its_details_and_its_state_list(en
 
 def test_the_reaper_records_a_cancelled_job_whose_worker_died_as_cancelled_not_retried(engine):
     from engine.hooks import Hooks
-    from engine.worker import reap
+    from engine.maintenance import reap
 
     job = put(engine, "whatsapp", "ok")
     engine.conn.lrem(keys.waiting("whatsapp", "normal"), 0, job.id)  # taken by a worker that then died

@@ -22,7 +22,7 @@ from engine.hooks import Hooks
 from engine.operator import Operator
 from engine.settings import Settings
 from engine.scheduler import Scheduler
-from engine.worker import reap
+from engine.maintenance import reap
 from processors import helpers
 from tests.conftest import FAST
 from tests.engine.support import ROOT, spawn_worker, thread_workers, wait_until, worker_env

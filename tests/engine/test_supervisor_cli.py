@@ -15,6 +15,8 @@ def engine_cli(eng, *args, timeout=30):
 def test_bad_arguments_exit_2_with_a_clear_message(engine):
     for args, needle in ((["workers", "--queues", "sms"], "unknown queue"),
                          (["workers", "--concurrency", "whatsapp=0"], "QUEUE=N"),
+                         (["worker", "--concurrency", "0"], "--concurrency expects a whole number >= 1"),
+                         (["workers", "--processes", "two"], "--processes expects a whole number >= 1"),
                          (["enqueue", "whatsapp", "{not json"], "not valid JSON"),
                          (["enqueue", "whatsapp", '{"phone": "123", "message": "hi"}'], "phone"),
                          (["limit", "whatsapp", "0"], "limit")):
@@ -49,18 +51,40 @@ def test_workers_burst_drains_with_the_table_concurrency_and_exits(engine):
     assert all(engine.conn.sismember("test:done", i) for i in ids)
 
 
-def test_supervisor_restarts_a_dead_worker_and_passes_sigterm_on(engine):
-    proc = subprocess.Popen([sys.executable, "-m", "engine", "workers", "--queues", "dailyReports"], cwd=ROOT,
+def test_forked_worker_processes_are_restarted_and_get_sigterm_passed_on(engine):
+    proc = subprocess.Popen([sys.executable, "-m", "engine", "workers", "--queues", "dailyReports",
+                             "--concurrency", "dailyReports=2", "--processes", "2"], cwd=ROOT,
                             env=worker_env(engine), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        first = wait_until(lambda: monitoring.workers(), timeout_s=20)
-        os.kill(first[0]["pid"], signal.SIGKILL)
-        wait_until(lambda: any(w["pid"] != first[0]["pid"] for w in monitoring.workers()), timeout_s=20)
+        first = wait_until(lambda: (lambda ws: ws if len({w["pid"] for w in ws}) == 2 else None)(
+            monitoring.workers()), timeout_s=20)
+        pids = {w["pid"] for w in first}
+        assert proc.pid not in pids  # the slots run in forked children
+        victim = min(pids)
+        os.kill(victim, signal.SIGKILL)
+        wait_until(lambda: {w["pid"] for w in monitoring.workers()} - pids, timeout_s=20)  # a new child
         job = put(engine, "dailyReports", "sleep", {"seconds": 0.5})
         wait_until(lambda: engine.conn.hget(keys.job(job.id), "status") == b"started", timeout_s=10)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
         assert engine.conn.hget(keys.job(job.id), "status") == b"finished"  # warm shutdown passed on
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_workers_run_every_queues_slots_in_one_process(engine):
+    proc = subprocess.Popen([sys.executable, "-m", "engine", "workers"], cwd=ROOT, env=worker_env(engine),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        expected = sum(engine.table[q].concurrency for q in engine.table.names)
+        ws = wait_until(lambda: (lambda ws: ws if len(ws) == expected else None)(monitoring.workers()), timeout_s=20)
+        assert {w["pid"] for w in ws} == {proc.pid}
+        for q in engine.table.names:
+            assert sum(1 for w in ws if q in w["queues"]) == engine.table[q].concurrency
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+        assert monitoring.workers() == []
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -1,0 +1,65 @@
+"""The batched hot path (engine/batching.py, step_many.lua) against a real server: one call completes
+several slots' runs and takes a job for each free slot, with per-job priorities, rate limits and leases."""
+import threading
+
+from engine import keys
+from engine.batching import Combiner
+from engine.enqueue import EnqueueRequest, enqueue
+from engine.slots import SlotPool, SlotSpec
+from engine.worker import Worker
+from tests.engine.support import put
+
+
+def slots(eng, n, queue):
+    return [Worker(eng, [queue], name=f"slot-{i}", maintenance=False, watched=True) for i in range(n)]
+
+
+def entry(slot, taken, take=True):
+    queue, job_id = taken[0].decode(), taken[1].decode()
+    k, a = slot.completion(queue, job_id, keys.member(job_id, slot.name), {"ok": True}, 1.0)
+    return (slot, k, a, take, threading.Event())
+
+
+def test_one_call_completes_every_run_and_takes_the_next_jobs_in_priority_order(engine):
+    ids = {name: put(engine, "orderExpiry", "ok", priority=p).id
+           for name, p in (("n1", "normal"), ("h1", "high"), ("n2", "normal"), ("l1", "low"), ("n3", "normal"))}
+    a, b, c = slots(engine, 3, "orderExpiry")
+    first = [s._dequeue() for s in (a, b, c)]
+    assert [t[1].decode() for t in first] == [ids["h1"], ids["n1"], ids["n2"]]
+    engine.conn.zrem(keys.active("orderExpiry"), keys.member(ids["n1"], b.name))  # b's lease was taken over
+    replies = Combiner()._step_many(a, [entry(a, first[0]), entry(b, first[1]), entry(c, first[2], take=False)])
+    assert [done for done, _ in replies] == [1, 0, 1]
+    assert [taken[1].decode() if taken[0] else None for _, taken in replies] == [ids["n3"], ids["l1"], None]
+    status = {n: engine.conn.hget(keys.job(i), "status") for n, i in ids.items()}
+    assert status == {"h1": b"finished", "n1": b"started", "n2": b"finished", "n3": b"started", "l1": b"started"}
+    active = {m.decode() for m in engine.conn.zrange(keys.active("orderExpiry"), 0, -1)}
+    assert active == {keys.member(ids["n3"], a.name), keys.member(ids["l1"], b.name)}  # each under its slot's lease
+    assert engine.conn.hget(keys.job(ids["l1"]), "worker_name") == b.name.encode()
+
+
+def test_the_rate_limit_is_counted_per_job_inside_one_call(engine_factory):
+    eng = engine_factory(queue_overrides={"orderExpiry": {"rate_limit_per_min": 5}}, rate_window_ms=60_000)
+    eng.conn.flushdb()
+    for _ in range(10):
+        put(eng, "orderExpiry", "ok")
+    trio = slots(eng, 3, "orderExpiry")
+    first = [s._dequeue() for s in trio]
+    replies = Combiner()._step_many(trio[0], [entry(s, t) for s, t in zip(trio, first)])
+    taken = [t for _, t in replies]
+    assert sum(1 for t in taken if t[0]) == 2 and taken[2][0] == b"" and int(taken[2][2]) == 1  # held by the limit
+    assert eng.conn.zcard(keys.rate_log("orderExpiry")) == 5
+
+
+def test_busy_slots_share_round_trips_and_every_job_completes_once(engine_factory):
+    eng = engine_factory(queue_overrides={"orderExpiry": {"rate_limit_per_min": 1_000_000}})
+    eng.conn.flushdb()
+    ids = [enqueue(eng, EnqueueRequest("orderExpiry", {"fn": "mark"})).id for _ in range(300)]
+    pool = SlotPool(eng, [SlotSpec(("orderExpiry",), 8)], burst=True)
+    runner = threading.Thread(target=pool.run, daemon=True)
+    runner.start()
+    runner.join(timeout=60)
+    assert not runner.is_alive()
+    assert all(eng.conn.hget(keys.job(i), "status") == b"finished" for i in ids)
+    assert all(eng.conn.hget("test:runs", i) == b"1" for i in ids)
+    [combiner] = pool._combiners.values()
+    assert combiner.completed == 300 and combiner.calls < combiner.completed  # several jobs per call
