@@ -5,6 +5,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -85,11 +86,18 @@ def dispose_engines() -> None:
         for (pid, _url), engine in list(_engines.items()):
             engine.dispose(close=pid == os.getpid())
         _engines.clear()
+        _factory.cache_clear()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@lru_cache(maxsize=64)
+def _factory(engine: Engine, readonly: bool) -> sessionmaker[Session]:
+    # A sessionmaker builds a Session subclass and its event tables (~1 ms of CPU): one per engine, not per unit.
+    return session_factory(engine.execution_options(**{READONLY_OPTION: True}) if readonly else engine)
 
 
 @contextmanager
@@ -100,9 +108,7 @@ def session_scope(url_or_engine: str | Engine, *, readonly: bool = False) -> Ite
     and are rolled back rather than committed.
     """
     engine = engine_for(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
-    if readonly:
-        engine = engine.execution_options(**{READONLY_OPTION: True})
-    session = session_factory(engine)()
+    session = _factory(engine, readonly)()
     try:
         yield session
         if readonly:

@@ -7,6 +7,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from engine import jobctx
 from engine.errors import PermanentError, ProviderBackPressure, ValidationError
 from engine.schemas import validate_with
@@ -29,15 +31,14 @@ class Content:
     template: tuple[str, str, list[str]] | None = None  # name, language, params
 
 
-def _content(phone: str, data: dict[str, Any], settings: DomainSettings) -> Content:
+def _content(session: Session, phone: str, data: dict[str, Any], settings: DomainSettings) -> Content:
     registry = templates.load(settings.whatsapp_templates)
     if data.get("template"):
         ref = data["template"]
         template = registry.check(ref["name"], ref["language"], ref["params"])
         return Content(template.render(ref["params"]), (template.name, template.language, ref["params"]))
     text = data["message"]
-    with session_scope(settings.database_url, readonly=True) as session:
-        last = delivery.last_inbound(session, phone)
+    last = delivery.last_inbound(session, phone)
     if delivery.in_window(last, utcnow(), settings.whatsapp_window_s):
         return Content(text)
     fallback = registry.fallback
@@ -69,12 +70,13 @@ def run(phone: str, message: str | None = None, reference: str | None = None, te
     # Outside a worker there is no job id to deduplicate on: every direct call is its own send.
     key = jobctx.current_job_id() or f"direct-{uuid.uuid4().hex}"
     provider = make_provider(settings)
-    with session_scope(settings.database_url) as session:
+    # One read-only look (no SQLite write lock) before the one write that claims the send.
+    with session_scope(settings.database_url, readonly=True) as session:
         existing = outbox.find(session, key)
-    if existing is not None and existing.status in outbox.DONE_STATES:
-        content = Content(existing.body)  # already sent: no window check, claim() answers DONE
-    else:
-        content = _content(phone, data, settings)
+        if existing is not None and existing.status in outbox.DONE_STATES:
+            content = Content(existing.body)  # already sent: no window check, claim() answers DONE
+        else:
+            content = _content(session, phone, data, settings)
     with session_scope(settings.database_url) as session:
         claim = outbox.claim(session, key, phone=phone, body=content.body, reference=reference, provider=provider.name,
                              resend_is_harmless=provider.resend_is_harmless, now=utcnow())
