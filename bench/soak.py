@@ -76,13 +76,15 @@ def run_soak(cfg: SoakConfig) -> SoakReport:
         say(f"valkey on {server.url} (AOF, everysec), {cfg.workers} workers, {len(chaos.schedulers)} schedulers "
             f"(a tick every {ticks.tick_seconds(cfg.tick_scale):g} s), the outbox relay, {cfg.jobs} jobs and "
             f"{cfg.outbox_rows} outbox rows over {cfg.seconds * 0.6:.0f} s, faults for {cfg.seconds:.0f} s")
-        fault_end = began + cfg.seconds
+        # Faults wait for the schedulers' first pass: the tick tally starts from the tick it sets, and a
+        # late read (after a fault delayed it) would start the tally past ticks that already ran.
+        first_tick = _await_first_pass(eng, chaos, bound_s=30.0)
+        fault_end = time.monotonic() + cfg.seconds
         final_deadline = fault_end + cfg.settle_s
         producer = Producer(eng, plan_list, cfg.seconds * 0.6, final_deadline)
         rows = outbox.OutboxProducer(url, cfg.outbox_rows, cfg.seconds * 0.6)
         producer.start()
         rows.start()
-        first_tick = None
         next_fault = time.monotonic() + cfg.warmup_s
         while time.monotonic() < fault_end:
             if first_tick is None and chaos.episode is None:
@@ -149,6 +151,18 @@ def run_soak(cfg: SoakConfig) -> SoakReport:
             say(f"kept {work_dir} (logs, AOF)")
         else:
             shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def _await_first_pass(eng: Engine, chaos: Chaos, bound_s: float) -> int | None:
+    """The first tick, once a scheduler has made its first pass (None if none did within `bound_s`)."""
+    deadline = time.monotonic() + bound_s
+    while time.monotonic() < deadline:
+        chaos.supervise()
+        first = _first_tick(eng)
+        if first is not None:
+            return first
+        time.sleep(0.05)
+    return None
 
 
 def _first_tick(eng: Engine) -> int | None:
