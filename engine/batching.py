@@ -9,6 +9,7 @@ Nothing is taken ahead: each job taken goes to a slot that is free at that momen
 """
 from __future__ import annotations
 
+import queue
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -17,26 +18,29 @@ if TYPE_CHECKING:
 
 
 
+_YOUR_TURN = object()  # a slot's mailbox message: no call is in flight and your completion is still queued
+
+
 class Combiner:
-    """Shared by the slots of one SlotSpec; `submit` is called from each slot's thread."""
+    """Shared by the slots of one SlotSpec; `submit` is called from each slot's thread. Each slot waits
+    on a mailbox of its own (a C-level SimpleQueue: a wake-up costs far less than threading.Event)."""
 
     def __init__(self) -> None:
         self._mu = threading.Lock()
         self._call = threading.Lock()  # one call in flight: the slots finishing meanwhile share the next
-        self._pending: list[tuple[Worker, list, list, bool, threading.Event]] = []
-        self._answers: dict[int, tuple[Any, list] | BaseException] = {}
-        self._events: dict[int, threading.Event] = {}
+        self._pending: list[tuple[Worker, list, list, bool, queue.SimpleQueue]] = []
+        self._boxes: dict[int, queue.SimpleQueue] = {}
         self.calls = 0
         self.completed = 0
 
     def submit(self, slot: Worker, script_keys: list, args: list, *, take: bool) -> tuple[Any, list]:
         """Complete `slot`'s run (keys and args of complete_run); with take, also take its next job.
         Returns (completed flag, dequeue result)."""
-        me = id(slot)
         with self._mu:
-            event = self._events.setdefault(me, threading.Event())
-            event.clear()
-            self._pending.append((slot, script_keys, args, take, event))
+            box = self._boxes.get(id(slot))
+            if box is None:
+                box = self._boxes[id(slot)] = queue.SimpleQueue()
+            self._pending.append((slot, script_keys, args, take, box))
         while True:
             if self._call.acquire(blocking=False):
                 try:
@@ -44,17 +48,15 @@ class Combiner:
                 finally:
                     self._call.release()
                 with self._mu:
-                    waiting = self._pending[0][4] if self._pending else None
-                if waiting is not None:
-                    waiting.set()  # queued while we called: that slot makes the next call
-            with self._mu:
-                answer = self._answers.pop(me, None)
-            if answer is not None:
-                if isinstance(answer, BaseException):
-                    raise answer
-                return answer
-            event.wait()
-            event.clear()
+                    nxt = self._pending[0][4] if self._pending else None
+                if nxt is not None:
+                    nxt.put(_YOUR_TURN)  # queued while we called: that slot makes the next call
+            answer = box.get()
+            if answer is _YOUR_TURN:
+                continue
+            if isinstance(answer, BaseException):
+                raise answer
+            return answer
 
     def _serve(self, caller: Worker) -> None:
         with self._mu:
@@ -65,11 +67,8 @@ class Combiner:
             replies = self._step_many(caller, batch)
         except BaseException as exc:  # noqa: BLE001 - every slot of the batch gets the error
             replies = [exc] * len(batch)
-        with self._mu:
-            for (slot, *_rest, event), reply in zip(batch, replies):
-                self._answers[id(slot)] = reply
-        for *_rest, event in batch:
-            event.set()
+        for (*_rest, box), reply in zip(batch, replies):
+            box.put(reply)
 
     def _step_many(self, caller: Worker, batch: list) -> list[tuple[Any, list]]:
         n = len(batch)

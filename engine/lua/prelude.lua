@@ -37,12 +37,41 @@ end
 
 -- Add counters to the queue's current minute bucket; engine/lua/rollup.lua later folds closed
 -- minutes into hour and day buckets. prefix = the queue's minute-bucket key prefix;
--- incr = {field, n, field, n, ...}
+-- incr = {field, n, field, n, ...}. Between metrics_hold() and metrics_flush() (a batched step) the
+-- counts are summed and written once per bucket and field: the same totals, fewer calls.
+local metrics_buf = nil
+
+local function metrics_hold()
+  metrics_buf = {}
+end
+
 local function add_metrics(prefix, now_ms, incr)
   local now_s = math.floor(now_ms / 1000)
   local key = prefix .. (now_s - now_s % 60)
+  if metrics_buf then
+    local fields = metrics_buf[key]
+    if not fields then
+      fields = {}
+      metrics_buf[key] = fields
+    end
+    for j = 1, #incr, 2 do
+      fields[incr[j]] = (fields[incr[j]] or 0) + incr[j + 1]
+    end
+    return
+  end
   for j = 1, #incr, 2 do
     redis.call('HINCRBY', key, incr[j], incr[j + 1])
   end
   redis.call('EXPIRE', key, MINUTE_TTL)
+end
+
+local function metrics_flush()
+  local buf = metrics_buf
+  metrics_buf = nil
+  for key, fields in pairs(buf) do
+    for field, n in pairs(fields) do
+      redis.call('HINCRBY', key, field, n)
+    end
+    redis.call('EXPIRE', key, MINUTE_TTL)
+  end
 end

@@ -1,7 +1,7 @@
 -- The batched hot path: complete the finished runs of several slots and take the next job for each
 -- of them that is not stopping, in one round trip. Each completion and each take is exactly the
 -- single-job step (complete_run, dequeue_next), in order, so priorities, rate limits, pacing, leases
--- and metrics stay per job.
+-- and metrics stay per job (the metric counts are summed over the batch and written once).
 -- KEYS: n x the 5 keys of complete_run, then the keys of dequeue_next (the slots serve the same queues)
 -- ARGV: n, then n x the 6 args of complete_run, then n x (token, worker hash key, take 0/1), then the
 --       args of dequeue_next (its token and worker hash key are replaced per slot)
@@ -11,6 +11,7 @@ local dk = {unpack(KEYS, n * 5 + 1)}
 local da = {unpack(ARGV, 2 + n * 9)}
 local out = {}
 local now
+metrics_hold()
 for i = 0, n - 1 do
   local done
   done, now = complete_run({unpack(KEYS, i * 5 + 1, i * 5 + 5)}, {unpack(ARGV, 2 + i * 6, 7 + i * 6)})
@@ -30,4 +31,5 @@ for i = 0, n - 1 do
     out[#out + 1] = r
   end
 end
+metrics_flush()
 return out

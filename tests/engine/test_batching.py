@@ -35,6 +35,13 @@ def test_one_call_completes_every_run_and_takes_the_next_jobs_in_priority_order(
     active = {m.decode() for m in engine.conn.zrange(keys.active("orderExpiry"), 0, -1)}
     assert active == {keys.member(ids["n3"], a.name), keys.member(ids["l1"], b.name)}  # each under its slot's lease
     assert engine.conn.hget(keys.job(ids["l1"]), "worker_name") == b.name.encode()
+    assert minute_totals(engine, "orderExpiry", "completed", "started") == [2, 5]  # per job, summed once a call
+
+
+def minute_totals(eng, queue, *fields):
+    prefix = keys.metrics_prefix("m", queue)
+    buckets = [eng.conn.hgetall(k) for k in eng.conn.scan_iter(match=f"{prefix}*")]
+    return [sum(int(b.get(f.encode(), 0)) for b in buckets) for f in fields]
 
 
 def test_the_rate_limit_is_counted_per_job_inside_one_call(engine_factory):
