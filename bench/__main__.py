@@ -41,7 +41,7 @@ def main(argv: list[str]) -> int:
             print(f"    done in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     finally:
         bench.stop()
-    header = ["figure", "ours", "plain RQ", "unit", "ratio", "target", "met"]
+    header = ["figure", "ours", "peer (RQ, or BullMQ where named)", "unit", "ratio", "target", "met"]
     table = [[r["figure"], fmt(r["ours"]), fmt(r["rq"]), r["unit"], fmt(r["ratio"]) + ("x" if r["ratio"] else ""),
               r["target"], fmt(r["ok"])] for r in rows]
     widths = [max(len(str(c)) for c in col) for col in zip(header, *table)]

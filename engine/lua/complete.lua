@@ -1,8 +1,8 @@
 -- Finish a run: only the lease holder may complete it (the reaper may have taken it back).
 -- K (5 keys): active, job, finished, attempts, log
 -- A (6 args): member, job_id, result_json, keep_s, run_ms, minute-metrics prefix
-local function complete_run(K, A)
-  local now = server_now_ms()
+local function complete_run(K, A, now)
+  now = now or server_now_ms()
   if redis.call('ZREM', K[1], A[1]) == 0 then return 0, now end
   local keep = tonumber(A[4])
   redis.call('HSET', K[2], 'status', 'finished', 'jq_result', A[3], 'jq_ended_ms', now,

@@ -9,7 +9,9 @@
 -- job goes to the scheduled set without a run counted, so the jobs behind it (other keys) are not held up.
 -- Returns {queue, job_id, now_ms, runs, wait_ms, data, priority, enqueued_at} or {'', wake_in_ms, held}
 -- where held is 1 when jobs wait only for the rate limit or provider back-pressure (not a pause).
-local function dequeue_next(K, A, now)
+-- memo (step_many only): what earlier takes of the same call learned of each queue (promoted, control
+-- fields, back-pressure, rate-log count, emptied lists); nothing else changes them inside one call.
+local function dequeue_next(K, A, now, memo)
   now = now or server_now_ms()
   local token, lease, job_prefix, nq = A[1], tonumber(A[2]), A[3], tonumber(A[4])
   local wake = 1000
@@ -74,12 +76,18 @@ local function dequeue_next(K, A, now)
     local prefixes = A[a+3]
     local pace_ms, pace_prefix = tonumber(A[a+4]), A[a+5]
     local holds = 0
-    promote(high, normal, low, sched)
-    local ctlv = redis.call('HMGET', ctl, 'paused', 'limit', 'window_ms')
+    local q = memo and memo[i]
+    if not q then
+      promote(high, normal, low, sched)
+      q = {ctl = redis.call('HMGET', ctl, 'paused', 'limit', 'window_ms'), emptied = {}}
+      if memo then memo[i] = q end
+    end
+    local ctlv = q.ctl
     local blocked = ctlv[1] == '1'
     local waiting = 1
     if not blocked then
-      local pttl = redis.call('PTTL', pres)
+      if q.pttl == nil then q.pttl = redis.call('PTTL', pres) end
+      local pttl = q.pttl
       if pttl > 0 then
         blocked = true
         if pttl < wake then wake = pttl end
@@ -89,8 +97,11 @@ local function dequeue_next(K, A, now)
     if not blocked then
       local limit = tonumber(ctlv[2]) or tonumber(A[a+1])
       local window = tonumber(ctlv[3]) or tonumber(A[a+2])
-      redis.call('ZREMRANGEBYSCORE', rate, '-inf', now - window)
-      if redis.call('ZCARD', rate) >= limit then
+      if q.rate_n == nil then
+        redis.call('ZREMRANGEBYSCORE', rate, '-inf', now - window)
+        q.rate_n = redis.call('ZCARD', rate)
+      end
+      if q.rate_n >= limit then
         blocked = true
         -- only a job that is actually held back counts as a wait and sets the wake-up
         if redis.call('LLEN', high) + redis.call('LLEN', normal) + redis.call('LLEN', low) > 0 then
@@ -106,7 +117,7 @@ local function dequeue_next(K, A, now)
     end
     if not blocked then
       for _, list in ipairs({high, normal, low}) do
-        local id = redis.call('LPOP', list)
+        local id = not q.emptied[list] and redis.call('LPOP', list)
         while id do
           local jk = job_prefix .. id
           local f = redis.call('HMGET', jk, 'data', 'jq_priority', 'enqueued_at', 'jq_ready_ms', 'jq_pace_key')
@@ -121,6 +132,7 @@ local function dequeue_next(K, A, now)
             if wait < 0 then wait = 0 end
             redis.call('HSET', jk, 'status', 'started', 'jq_started_ms', now, 'started_at', rq_utc(now), 'worker_name', token)
             redis.call('ZADD', rate, now, id .. ':' .. now .. ':' .. runs)
+            q.rate_n = q.rate_n + 1
             redis.call('ZADD', active, now + lease, id .. '|' .. token)
             redis.call('HSET', A[5], 'current_job', id)
             add_metrics(prefixes, now, {'started', 1, 'wait:' .. hist_bucket(wait), 1})
@@ -129,6 +141,7 @@ local function dequeue_next(K, A, now)
           if holds >= 200 then return {'', 1, 0} end  -- bounded work per call: come back at once
           id = redis.call('LPOP', list)
         end
+        q.emptied[list] = true
       end
       waiting = 0
     end

@@ -7,7 +7,7 @@ end
 -- RQ's utcformat text ('%Y-%m-%dT%H:%M:%S.%fZ') of a time in ms: RQ's tools parse the job hash's
 -- started_at / ended_at and the worker hash's last_heartbeat with it (engine/clock.py ms_to_rq is the
 -- Python twin). Civil date from the day count: H. Hinnant's days-to-civil algorithm.
-local function rq_utc(ms)
+local function rq_utc_text(ms)
   local s = math.floor(ms / 1000)
   local days = math.floor(s / 86400)
   local secs = s - days * 86400
@@ -24,6 +24,15 @@ local function rq_utc(ms)
   if m <= 2 then y = y + 1 end
   return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06dZ', y, m, d, math.floor(secs / 3600),
     math.floor(secs % 3600 / 60), secs % 60, (ms - s * 1000) * 1000)
+end
+
+local last_utc_ms, last_utc = nil, nil  -- a batched step writes one instant many times
+
+local function rq_utc(ms)
+  if ms ~= last_utc_ms then
+    last_utc_ms, last_utc = ms, rq_utc_text(ms)
+  end
+  return last_utc
 end
 
 local HIST_BASE = __HIST_BASE__

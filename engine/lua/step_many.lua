@@ -10,12 +10,11 @@ local n = tonumber(ARGV[1])
 local dk = {unpack(KEYS, n * 5 + 1)}
 local da = {unpack(ARGV, 2 + n * 9)}
 local out = {}
-local now
+local now = server_now_ms()  -- one instant for the whole call, as for one step
+local memo = {}
 metrics_hold()
 for i = 0, n - 1 do
-  local done
-  done, now = complete_run({unpack(KEYS, i * 5 + 1, i * 5 + 5)}, {unpack(ARGV, 2 + i * 6, 7 + i * 6)})
-  out[#out + 1] = done
+  out[#out + 1] = complete_run({unpack(KEYS, i * 5 + 1, i * 5 + 5)}, {unpack(ARGV, 2 + i * 6, 7 + i * 6)}, now)
 end
 local empty = nil  -- once nothing is runnable, the other slots get the same answer
 for i = 0, n - 1 do
@@ -26,7 +25,7 @@ for i = 0, n - 1 do
     out[#out + 1] = empty
   else
     da[1], da[5] = ARGV[base], ARGV[base + 1]
-    local r = dequeue_next(dk, da, now)
+    local r = dequeue_next(dk, da, now, memo)
     if r[1] == '' then empty = r end
     out[#out + 1] = r
   end
