@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,6 +51,11 @@ def _sqlite_on_begin(conn) -> None:
     # Read-only sessions begin deferred, so readers never wait for writers (WAL).
     readonly = conn.get_execution_options().get(READONLY_OPTION, False)
     conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+def insert_for(dialect: str) -> Callable[..., Any]:
+    """The INSERT (with ON CONFLICT ...) of a dialect by name: PostgreSQL's, or SQLite's."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def create_schema(engine: Engine) -> None:

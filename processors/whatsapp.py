@@ -72,9 +72,9 @@ def run(phone: str, message: str | None = None, reference: str | None = None, te
     provider = make_provider(settings)
     # One read-only look (no SQLite write lock) before the one write that claims the send.
     with session_scope(settings.database_url, readonly=True) as session:
-        existing = outbox.find(session, key)
-        if existing is not None and existing.status in outbox.DONE_STATES:
-            content = Content(existing.body)  # already sent: no window check, claim() answers DONE
+        existing = outbox.peek(session, key)
+        if existing is not None and existing[0] in outbox.DONE_STATES:
+            content = Content(existing[1])  # already sent: no window check, claim() answers DONE
         else:
             content = _content(session, phone, data, settings)
     with session_scope(settings.database_url) as session:
