@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -94,6 +94,7 @@ def dispose_engines() -> None:
             engine.dispose(close=pid == os.getpid())
         _engines.clear()
         _factory.cache_clear()
+        _readonly.cache_clear()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -102,9 +103,25 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @lru_cache(maxsize=64)
+def _readonly(engine: Engine) -> Engine:
+    return engine.execution_options(**{READONLY_OPTION: True})
+
+
+@lru_cache(maxsize=64)
 def _factory(engine: Engine, readonly: bool) -> sessionmaker[Session]:
     # A sessionmaker builds a Session subclass and its event tables (~1 ms of CPU): one per engine, not per unit.
-    return session_factory(engine.execution_options(**{READONLY_OPTION: True}) if readonly else engine)
+    return session_factory(_readonly(engine) if readonly else engine)
+
+
+@contextmanager
+def connection_scope(url_or_engine: str | Engine, *, readonly: bool = False) -> Iterator[Connection]:
+    """session_scope's unit of work on a bare Core connection, for Core statements on a hot path (a Session's
+    begin, connection and close cost about as much as the statements): same commit, rollback and readonly."""
+    engine = engine_for(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+    with (_readonly(engine) if readonly else engine).connect() as conn, conn.begin() as transaction:
+        yield conn
+        if readonly:
+            transaction.rollback()
 
 
 @contextmanager
