@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -34,21 +35,37 @@ sys.stdin.read()  # until the bench closes our stdin
 """
 
 
-def _drain(b: Bench, n: int, concurrency: int, overrides: dict, data, extra_env: dict) -> float:
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a live process has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _drain(b: Bench, n: int, concurrency: int, overrides: dict, data, extra_env: dict,
+           api_pid: int) -> tuple[float, str]:
+    """The steady rate, and a note: CPU ms per job of the worker and of the fake API, what did not finish."""
     b.flush()
     eng = b.engine(queue_overrides=overrides)
     for i in range(0, n, 1000):
         enqueue_many(eng, [EnqueueRequest("whatsapp", data(j)) for j in range(i, min(n, i + 1000))])
+    cpu0, api0 = _children_cpu_s(), _cpu_s(api_pid)
     worker = subprocess.run([sys.executable, "-m", "engine", "worker", "--queues", "whatsapp", "--concurrency",
                              str(concurrency), "--burst"], cwd=ROOT, env={**b.env(eng), **extra_env},
                             capture_output=True, text=True, timeout=600)
+    cpu = f"; CPU per job: worker {(_children_cpu_s() - cpu0) * 1000 / n:.2f} ms (start-up included), " \
+          f"fake API {(_cpu_s(api_pid) - api0) * 1000 / n:.2f} ms"
     if worker.returncode != 0:
         raise RuntimeError(f"worker exited {worker.returncode}: {worker.stderr[-400:]}")
     rate = steady_rate(b.url, n, strict=False)
     errors = Counter(json.loads(e)["type"] for key in eng.conn.scan_iter(match="jq:attempts:*", count=1000)
                      for e in eng.conn.lrange(key, 0, -1))
     unfinished = n - sum(1 for _ in eng.conn.zscan_iter(keys.finished("whatsapp")))
-    return rate, (f"; {unfinished} not finished by the burst's end" if unfinished else "") + \
+    return rate, cpu + (f"; {unfinished} not finished by the burst's end" if unfinished else "") + \
         (f"; failed runs: {dict(errors)}" if errors else "")
 
 
@@ -62,10 +79,10 @@ def io_bound(b: Bench, n: int = 3000, concurrency: int = 50, delay_s: float = 0.
                  "WHATSAPP_API_BASE_URL": base_url, "WHATSAPP_PHONE_NUMBER_ID": "1234567890",
                  "WHATSAPP_TOKEN": "bench-token", "WHATSAPP_TIMEOUT_S": "5"}
         real, real_note = _drain(b, n, concurrency, {"whatsapp": {"func": "processors.whatsapp.run"}},
-                      lambda j: {"phone": f"+9779800{j:06d}", "message": f"Order {j} ready"}, cloud)
+                      lambda j: {"phone": f"+9779800{j:06d}", "message": f"Order {j} ready"}, cloud, api.pid)
         url = f"{base_url}/1234567890/messages"
         bare, bare_note = _drain(b, n, concurrency, {"whatsapp": {"key_limit": None}},
-                      lambda j: {"fn": "post", "url": url, "to": f"9779800{j:06d}"}, {})
+                      lambda j: {"fn": "post", "url": url, "to": f"9779800{j:06d}"}, {}, api.pid)
     finally:
         api.stdin.close()
         api.wait(timeout=10)

@@ -39,10 +39,14 @@ def fail_first(**data):
 
 
 def post(url: str = "", **data):
-    """One HTTP POST through a pooled client (the IO-bound benchmark's stand-in for a provider call)."""
-    from domain.whatsapp.cloud import shared_client
+    """One HTTP POST through the Cloud provider's pooled connections (the IO-bound benchmark's stand-in for a
+    provider call)."""
+    import json
 
-    return shared_client(5.0).post(url, json=data).status_code
+    from domain.whatsapp.cloud import shared_pool
+
+    return shared_pool(5.0).request("POST", url, body=json.dumps(data).encode(),
+                                    headers={"Content-Type": "application/json"}).status
 
 
 FUNCTIONS = {"noop": noop, "fail": fail, "sleep": sleep, "post": post}

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -51,6 +53,11 @@ def _sqlite_on_begin(conn) -> None:
     conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
+def insert_for(dialect: str) -> Callable[..., Any]:
+    """The INSERT (with ON CONFLICT ...) of a dialect by name: PostgreSQL's, or SQLite's."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
 def create_schema(engine: Engine) -> None:
     """Create every missing table (the schema is owned by code; there are no migrations yet)."""
     Base.metadata.create_all(engine)
@@ -87,6 +94,7 @@ def dispose_engines() -> None:
             engine.dispose(close=pid == os.getpid())
         _engines.clear()
         _factory.cache_clear()
+        _readonly.cache_clear()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -95,9 +103,25 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @lru_cache(maxsize=64)
+def _readonly(engine: Engine) -> Engine:
+    return engine.execution_options(**{READONLY_OPTION: True})
+
+
+@lru_cache(maxsize=64)
 def _factory(engine: Engine, readonly: bool) -> sessionmaker[Session]:
     # A sessionmaker builds a Session subclass and its event tables (~1 ms of CPU): one per engine, not per unit.
-    return session_factory(engine.execution_options(**{READONLY_OPTION: True}) if readonly else engine)
+    return session_factory(_readonly(engine) if readonly else engine)
+
+
+@contextmanager
+def connection_scope(url_or_engine: str | Engine, *, readonly: bool = False) -> Iterator[Connection]:
+    """session_scope's unit of work on a bare Core connection, for Core statements on a hot path (a Session's
+    begin, connection and close cost about as much as the statements): same commit, rollback and readonly."""
+    engine = engine_for(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+    with (_readonly(engine) if readonly else engine).connect() as conn, conn.begin() as transaction:
+        yield conn
+        if readonly:
+            transaction.rollback()
 
 
 @contextmanager

@@ -6,12 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from .clock import as_utc
+from .db import insert_for
 from .models import RANK, DeliveryState, MessageDelivery, WhatsAppContact
+
+_D, _C = MessageDelivery.__table__, WhatsAppContact.__table__
+_LAST_INBOUND = select(_C.c.last_inbound_at).where(_C.c.phone == bindparam("phone"))
 
 TIME_FIELD = {DeliveryState.SENT: "sent_at", DeliveryState.DELIVERED: "delivered_at",
               DeliveryState.READ: "read_at", DeliveryState.FAILED: "failed_at"}
@@ -50,13 +56,20 @@ def _row(session: Session, wamid: str) -> MessageDelivery:
     return row
 
 
-def accepted(session: Session, wamid: str, message_key: str, recipient: str, now: datetime) -> MessageDelivery:
-    """The provider accepted the send job `message_key` as `wamid` (a status may have arrived first)."""
-    row = _row(session, wamid)
-    row.message_key, row.recipient, row.accepted_at = message_key, recipient, as_utc(now)
-    row.updated_at = as_utc(now)
-    session.flush()
-    return row
+@lru_cache(maxsize=4)
+def _upsert_accepted(dialect: str) -> Any:
+    stmt = insert_for(dialect)(_D)
+    return stmt.on_conflict_do_update(index_elements=[_D.c.wamid], set_={
+        c: stmt.excluded[c] for c in ("message_key", "recipient", "accepted_at", "updated_at")})
+
+
+def accepted(session: Session | Connection, wamid: str, message_key: str, recipient: str, now: datetime) -> None:
+    """The provider accepted the send job `message_key` as `wamid` (a status that arrived first keeps the state it
+    set): one upsert, on the send's hot path."""
+    conn = session.connection() if isinstance(session, Session) else session
+    conn.execute(_upsert_accepted(conn.dialect.name), {
+        "wamid": wamid, "state": DeliveryState.ACCEPTED, "message_key": message_key, "recipient": recipient,
+        "accepted_at": as_utc(now), "updated_at": as_utc(now)})
 
 
 def apply_status(session: Session, update: StatusUpdate) -> Applied:
@@ -92,10 +105,11 @@ def record_inbound(session: Session, phone: str, at: datetime, message_id: str |
     return contact
 
 
-def last_inbound(session: Session, phone: str) -> datetime | None:
-    """When `phone` last wrote to us, if ever."""
-    contact = session.get(WhatsAppContact, phone)
-    return as_utc(contact.last_inbound_at) if contact else None
+def last_inbound(session: Session | Connection, phone: str) -> datetime | None:
+    """When `phone` last wrote to us, if ever (one Core read: the send's hot path)."""
+    conn = session.connection() if isinstance(session, Session) else session
+    at = conn.scalar(_LAST_INBOUND, {"phone": phone})
+    return as_utc(at) if at is not None else None
 
 
 def in_window(last: datetime | None, now: datetime, window_s: float) -> bool:

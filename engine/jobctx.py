@@ -46,15 +46,17 @@ def set_progress(percent: float) -> None:
     ctx.engine.conn.hset(keys.job(ctx.job_id), keys.JobField.PROGRESS, f"{value:g}")
 
 
-def log(message: str) -> None:
-    """Append a line to the job's log (kept with the job, capped); a no-op outside a worker."""
+def log(*messages: str) -> None:
+    """Append a line per message to the job's log (kept with the job, capped), in one round trip; a no-op
+    outside a worker."""
     ctx = _current.get()
-    if ctx is None:
+    if ctx is None or not messages:
         return
-    line = json.dumps({"t": time.time(), "run": ctx.run, "msg": str(message)[:2000]})
+    now = time.time()
+    lines = [json.dumps({"t": now, "run": ctx.run, "msg": str(message)[:2000]}) for message in messages]
     key = keys.job_log(ctx.job_id)
     pipe = ctx.engine.conn.pipeline(transaction=False)
-    pipe.rpush(key, line)
+    pipe.rpush(key, *lines)
     pipe.ltrim(key, -LOG_MAX_LINES, -1)
     pipe.execute()
 

@@ -1,11 +1,13 @@
 """The WhatsApp Business Cloud API provider (text and template messages over HTTPS) and its error triage."""
 from __future__ import annotations
 
+import json
 import os
 import threading
 from typing import Any
 
 import httpx
+import urllib3
 
 from .base import SendError, SendResult
 
@@ -29,12 +31,13 @@ TRANSIENT_CODES = {1, 2, 131000, 131016, 133004}  # unknown, service unavailable
 
 
 _clients: dict[tuple[int, float], httpx.Client] = {}
+_pools: dict[tuple[int, float], urllib3.PoolManager] = {}
 _clients_lock = threading.Lock()
 
 
 def shared_client(timeout_s: float) -> httpx.Client:
-    """One pooled HTTP client per process and timeout, shared by every send (and thread): building a
-    client per send costs an SSL context (~10 ms of CPU), which caps a process at a few dozen sends a
+    """One pooled HTTP client per process and timeout, shared by every caller (and thread): building a
+    client per call costs an SSL context (~10 ms of CPU), which caps a process at a few dozen calls a
     second. Keyed by process id, so a forked worker never uses its parent's connections."""
     key = (os.getpid(), timeout_s)
     with _clients_lock:
@@ -45,8 +48,20 @@ def shared_client(timeout_s: float) -> httpx.Client:
         return client
 
 
+def shared_pool(timeout_s: float) -> urllib3.PoolManager:
+    """The sends' pooled keep-alive connections, one pool per process and timeout (keyed by process id, as
+    shared_client): urllib3 costs about half of httpx's CPU per request, and the sends are what a worker's
+    slots do all day. No retries: a POST that may have arrived is never repeated here."""
+    key = (os.getpid(), timeout_s)
+    with _clients_lock:
+        pool = _pools.get(key)
+        if pool is None:
+            pool = _pools[key] = urllib3.PoolManager(maxsize=100, timeout=urllib3.Timeout(timeout_s), retries=False)
+        return pool
+
+
 class CloudProvider:
-    """POSTs `{base_url}/{phone_number_id}/messages` with a bearer token; one pooled HTTP client per process."""
+    """POSTs `{base_url}/{phone_number_id}/messages` with a bearer token over the process's pooled connections."""
 
     name = "cloud"
     resend_is_harmless = False
@@ -79,17 +94,22 @@ class CloudProvider:
         payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": phone.lstrip("+"),
                    **content}
         url = f"{self.base_url}/{self.phone_number_id}/messages"
-        headers = {"Authorization": f"Bearer {self.token}"}
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        body = json.dumps(payload).encode()
         try:
             if self.transport is None:
-                response = shared_client(self.timeout_s).post(url, json=payload, headers=headers)
+                raw = shared_pool(self.timeout_s).request("POST", url, body=body, headers=headers)
+                response = httpx.Response(raw.status, headers=list(raw.headers.items()), content=raw.data)
             else:  # a test's transport
                 with httpx.Client(timeout=self.timeout_s, transport=self.transport) as client:
-                    response = client.post(url, json=payload, headers=headers)
-        except httpx.TimeoutException as exc:
+                    response = client.post(url, content=body, headers=headers)
+        except urllib3.exceptions.NewConnectionError as exc:  # before timeouts: urllib3 makes it one of them
+            raise SendError(f"connection error: {type(exc).__name__}: {exc}", retryable=True,
+                            code="connection") from exc
+        except (httpx.TimeoutException, urllib3.exceptions.TimeoutError) as exc:
             raise SendError(f"timed out after {self.timeout_s:g} s: {type(exc).__name__}", retryable=True,
                             code="timeout") from exc
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, urllib3.exceptions.HTTPError) as exc:
             raise SendError(f"connection error: {type(exc).__name__}: {exc}", retryable=True,
                             code="connection") from exc
         if response.status_code < 300:

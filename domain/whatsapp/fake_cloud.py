@@ -177,6 +177,13 @@ class FakeCloudApi:
 
 def _handler(api: FakeCloudApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        # Keep-alive as the real API: a client reuses its connections instead of a connect (and a server thread)
+        # per send. Each answer leaves in one write (buffered, flushed after the request) with Nagle off, so
+        # headers and body never wait on a delayed ACK.
+        protocol_version = "HTTP/1.1"
+        wbufsize = 64 * 1024
+        disable_nagle_algorithm = True
+
         def log_message(self, *args: Any) -> None:  # quiet
             pass
 
