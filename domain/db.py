@@ -53,6 +53,11 @@ def _sqlite_on_begin(conn) -> None:
     conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
+def connection_of(session: Session | Connection) -> Connection:
+    """The Core connection behind a session, or the connection itself: the Core hot paths take either."""
+    return session.connection() if isinstance(session, Session) else session
+
+
 def insert_for(dialect: str) -> Callable[..., Any]:
     """The INSERT (with ON CONFLICT ...) of a dialect by name: PostgreSQL's, or SQLite's."""
     return postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from .clock import as_utc
-from .db import insert_for
+from .db import connection_of, insert_for
 from .models import RANK, DeliveryState, MessageDelivery, WhatsAppContact
 
 _D, _C = MessageDelivery.__table__, WhatsAppContact.__table__
@@ -66,7 +66,7 @@ def _upsert_accepted(dialect: str) -> Any:
 def accepted(session: Session | Connection, wamid: str, message_key: str, recipient: str, now: datetime) -> None:
     """The provider accepted the send job `message_key` as `wamid` (a status that arrived first keeps the state it
     set): one upsert, on the send's hot path."""
-    conn = session.connection() if isinstance(session, Session) else session
+    conn = connection_of(session)
     conn.execute(_upsert_accepted(conn.dialect.name), {
         "wamid": wamid, "state": DeliveryState.ACCEPTED, "message_key": message_key, "recipient": recipient,
         "accepted_at": as_utc(now), "updated_at": as_utc(now)})
@@ -107,7 +107,7 @@ def record_inbound(session: Session, phone: str, at: datetime, message_id: str |
 
 def last_inbound(session: Session | Connection, phone: str) -> datetime | None:
     """When `phone` last wrote to us, if ever (one Core read: the send's hot path)."""
-    conn = session.connection() if isinstance(session, Session) else session
+    conn = connection_of(session)
     at = conn.scalar(_LAST_INBOUND, {"phone": phone})
     return as_utc(at) if at is not None else None
 

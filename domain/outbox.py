@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from .db import insert_for
+from .db import connection_of, insert_for
 from .errors import InvalidTransition, NotFound
 from .models import MessageStatus, OutboundMessage
 
@@ -61,10 +61,6 @@ def _insert_new(dialect: str) -> Any:
     return insert_for(dialect)(_T).on_conflict_do_nothing(index_elements=[_T.c.idempotency_key]).returning(_T.c.id)
 
 
-def _conn(session: Session | Connection) -> Connection:
-    return session.connection() if isinstance(session, Session) else session
-
-
 def find(session: Session, key: str, *, lock: bool = False) -> OutboundMessage | None:
     """The message recorded under an idempotency key (a job id), if any, as an ORM object read afresh."""
     stmt = select(OutboundMessage).where(OutboundMessage.idempotency_key == key)
@@ -74,7 +70,7 @@ def find(session: Session, key: str, *, lock: bool = False) -> OutboundMessage |
 
 def peek(session: Session | Connection, key: str) -> tuple[str, str] | None:
     """The status and body recorded under `key`, if any: one Core row, for the processor's look before it claims."""
-    row = _conn(session).execute(_PEEK, {"key": key}).first()
+    row = connection_of(session).execute(_PEEK, {"key": key}).first()
     return (row[0], row[1]) if row is not None else None
 
 
@@ -92,7 +88,7 @@ def claim(session: Session | Connection, key: str, *, phone: str, body: str, ref
     run is re-sent only when `resend_is_harmless`; otherwise it becomes "unknown" (IN_DOUBT). A resend
     records the recipient, body and reference it sends with (an operator may have corrected them).
     """
-    conn = _conn(session)
+    conn = connection_of(session)
     inserted = conn.execute(_insert_new(conn.dialect.name), {
         "idempotency_key": key, "recipient": phone, "body": body, "reference": reference, "provider": provider,
         "status": MessageStatus.SENDING, "attempts": 1, "created_at": now, "updated_at": now}).first()
@@ -114,7 +110,7 @@ def claim(session: Session | Connection, key: str, *, phone: str, body: str, ref
 
 
 def _set(session: Session | Connection, key: str, **values: object) -> None:
-    if _conn(session).execute(_BY_KEY, {"key": key, **values}).rowcount == 0:
+    if connection_of(session).execute(_BY_KEY, {"key": key, **values}).rowcount == 0:
         raise NotFound("message", key)
 
 
