@@ -17,7 +17,7 @@ from . import keys
 from .app import Engine, resolve
 from .clock import ms_to_iso, server_ms
 from .errors import ConflictError, NotFoundError, ValidationError
-from .job_view import decode_payload
+from .job_view import decode_payload, payload_parts
 from .schemas import validate_data
 from .search_index import index_keys
 
@@ -207,11 +207,7 @@ def _edit(eng: Engine, entry_id: str, queue: str, data: Any, script_keys: list[s
 
 
 def _payload_parts(payload: bytes) -> tuple[Any, Any, Any, dict[str, Any]]:
-    try:
-        payload = zlib.decompress(payload)
-    except zlib.error:
-        pass
-    func, instance, job_args, kwargs = json.loads(payload)
+    func, instance, job_args, kwargs = payload_parts(payload)
     return func, instance, job_args, dict(kwargs or {})
 
 

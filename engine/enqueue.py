@@ -69,6 +69,9 @@ def check_horizon(run_at: datetime | None) -> None:
         raise ValidationError("run_at", "must be at most 366 days ahead")
 
 
+PLAIN_PAYLOAD_MAX_BYTES = 1024
+
+
 def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any]]:
     policy = eng.table[req.queue]
     if req.priority not in PRIORITIES:
@@ -88,6 +91,8 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
     )
     job.enqueued_at = datetime.now(timezone.utc)
     fields = job.to_dict()
+    if len(job.data) <= PLAIN_PAYLOAD_MAX_BYTES:  # zlib saves nothing on a small payload; reading it costs
+        fields[keys.JobField.DATA] = job.data
     fields[keys.JobField.ENQUEUED_AT] = utcformat(job.enqueued_at)
     fields[keys.JobField.PRIORITY] = req.priority
     fields[keys.JobField.RUNS] = 0

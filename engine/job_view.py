@@ -16,15 +16,19 @@ STATE_OF_STATUS = {"queued": "waiting", "scheduled": "scheduled", "started": "ac
                    "failed": "failed", "canceled": "cancelled"}
 
 
-def decode_payload(payload: bytes) -> dict[str, Any]:
-    """The job's data (keyword arguments) from RQ's stored payload (JSON, maybe zlib-compressed)."""
-    try:
+def payload_parts(payload: bytes) -> list:
+    """RQ's stored payload as [func, instance, args, kwargs]: JSON, zlib-compressed as RQ writes it, or
+    plain as enqueue stores small payloads (RQ's Job.restore reads both)."""
+    if payload[:1] != b"[":
         payload = zlib.decompress(payload)
-    except zlib.error:
-        pass
+    return json.loads(payload)
+
+
+def decode_payload(payload: bytes) -> dict[str, Any]:
+    """The job's data (keyword arguments) from RQ's stored payload; {} when it cannot be read."""
     try:
-        _func, _instance, _args, kwargs = json.loads(payload)
-    except (ValueError, TypeError):
+        _func, _instance, _args, kwargs = payload_parts(payload)
+    except (ValueError, TypeError, zlib.error):
         return {}
     return dict(kwargs or {})
 

@@ -1,8 +1,6 @@
 """Turning a stored job hash back into an RQ Job, and importing processors once."""
 from __future__ import annotations
 
-import json
-import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable
@@ -12,6 +10,7 @@ from rq.serializers import JSONSerializer
 from rq.utils import import_attribute
 
 from .app import Engine
+from .job_view import payload_parts
 
 
 def from_fields(eng: Engine, job_id: str, raw: dict[bytes, bytes] | list) -> tuple[Job, dict[str, str]]:
@@ -41,12 +40,7 @@ class RunningJob:
     def from_raw(cls, eng: Engine, job_id: str, queue: str, raw: list | dict) -> "RunningJob":
         if isinstance(raw, list):
             raw = dict(zip(raw[::2], raw[1::2]))
-        payload = raw.get(b"data", b"")
-        try:
-            payload = zlib.decompress(payload)
-        except zlib.error:
-            pass
-        func_name, _instance, args, kwargs = json.loads(payload)
+        func_name, _instance, args, kwargs = payload_parts(raw.get(b"data", b""))
         fields = {k.decode(): v.decode(errors="replace") for k, v in raw.items() if k != b"data"}
         return cls(job_id, queue, func_name, list(args or []), dict(kwargs or {}), fields, eng.conn)
 

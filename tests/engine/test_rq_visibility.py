@@ -59,6 +59,19 @@ def test_finished_job_has_rq_started_at_ended_at_and_call_string(engine):
     assert start_ms == int(engine.conn.hget(keys.job(job.id), keys.JobField.STARTED_MS))
 
 
+def test_small_payloads_are_stored_plain_large_ones_compressed_and_rq_reads_both(engine):
+    from engine.enqueue import PLAIN_PAYLOAD_MAX_BYTES
+    small = put(engine, "whatsapp", "ok", {"phone": "+9779800000000", "message": "hi"})
+    large = put(engine, "whatsapp", "ok", {"phone": "+9779800000001", "message": "x" * PLAIN_PAYLOAD_MAX_BYTES})
+    stored = [engine.conn.hget(keys.job(j.id), keys.JobField.DATA) for j in (small, large)]
+    assert stored[0].startswith(b"[") and not stored[1].startswith(b"[")  # zlib's header is 0x78
+    assert len(stored[1]) < PLAIN_PAYLOAD_MAX_BYTES
+    assert fetch(engine, small.id).kwargs["message"] == "hi"
+    assert fetch(engine, large.id).kwargs["message"] == "x" * PLAIN_PAYLOAD_MAX_BYTES
+    Worker(engine, ["whatsapp"], burst=True).run()  # the worker decodes both
+    assert {fetch(engine, j.id).get_status() for j in (small, large)} == {"finished"}
+
+
 def test_dead_lettered_job_has_rq_ended_at(engine):
     job = put(engine, "whatsapp", "permanent", {"x": 1})
     Worker(engine, ["whatsapp"], burst=True).run()
