@@ -108,3 +108,48 @@ def test_a_readonly_session_writes_nothing(db):
         s.flush()
     with fresh(db) as s:
         assert s.scalars(select(Retailer.name)).all() == []
+
+
+def _writer_lock_held(url: str) -> bool:
+    from domain import db as dbmod
+    return any(lock.locked() for (_, u), lock in dbmod._writer_locks.items() if u == url)
+
+
+def test_sqlite_writers_of_one_process_queue_on_a_lock_held_from_begin_until_the_unit_ends(tmp_path):
+    import threading
+    import time
+
+    from domain.db import connection_scope
+    url = f"sqlite:///{tmp_path / 'w.sqlite3'}"
+    engine_for(url)
+    with connection_scope(url, readonly=True) as conn:
+        conn.exec_driver_sql("SELECT 1")
+        assert not _writer_lock_held(url)  # readers never queue behind writers
+    with pytest.raises(RuntimeError):
+        with connection_scope(url) as conn:
+            conn.exec_driver_sql("SELECT 1")
+            assert _writer_lock_held(url)
+            raise RuntimeError("the unit fails")
+    assert not _writer_lock_held(url)  # a rolled-back unit lets the next writer in
+    with session_scope(url) as s:
+        s.add(Retailer(name="first", phone="+9779820000011"))
+        s.flush()
+        assert _writer_lock_held(url)
+        started = time.monotonic()
+        waited: list[float] = []
+
+        def second_writer() -> None:
+            with session_scope(url) as other:
+                other.add(Retailer(name="second", phone="+9779820000012"))
+                other.flush()
+                waited.append(time.monotonic() - started)
+
+        thread = threading.Thread(target=second_writer)
+        thread.start()
+        time.sleep(0.3)
+        assert not waited  # queued behind the first unit
+    thread.join(timeout=5)
+    assert waited and 0.3 <= waited[0] < 2  # let in once the first committed, not after SQLite's 15 s timeout
+    assert not _writer_lock_held(url)
+    with fresh(engine_for(url)) as s:
+        assert sorted(s.scalars(select(Retailer.name)).all()) == ["first", "second"]
