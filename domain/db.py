@@ -18,6 +18,9 @@ from .models import Base
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 READONLY_OPTION = "domain_readonly"
+# Connections a SQLite engine keeps open: one per slot thread of a busy worker process. With SQLAlchemy's
+# default (5, overflow 10) 50 slots closed and reopened connections, each open running the PRAGMAs below.
+SQLITE_POOL_SIZE = 64
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -28,7 +31,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    engine = create_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                           pool_size=SQLITE_POOL_SIZE, max_overflow=-1)
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     event.listen(engine, "checkin", _sqlite_on_checkin)

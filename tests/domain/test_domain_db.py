@@ -153,3 +153,12 @@ def test_sqlite_writers_of_one_process_queue_on_a_lock_held_from_begin_until_the
     assert not _writer_lock_held(url)
     with fresh(engine_for(url)) as s:
         assert sorted(s.scalars(select(Retailer.name)).all()) == ["first", "second"]
+
+
+def test_a_sqlite_engine_keeps_a_connection_per_slot_thread_open(tmp_path):
+    from domain.db import SQLITE_POOL_SIZE
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.sqlite3'}")
+    held = [engine.connect() for _ in range(50)]  # 50 slots, each inside a unit at once
+    for conn in held:
+        conn.close()
+    assert SQLITE_POOL_SIZE >= 50 and engine.pool.checkedin() == 50  # none closed on the way back
