@@ -37,6 +37,13 @@ class Engine:
         return Scripts(self.conn)
 
     @cached_property
+    def job_log(self):
+        """The batched writer of running jobs' log lines (engine/joblog.py)."""
+        from .joblog import LogWriter
+
+        return LogWriter(self.conn)
+
+    @cached_property
     def high_water(self):
         """The enqueue high-water mark (engine/admission.py)."""
         from .admission import HighWater

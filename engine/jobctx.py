@@ -13,7 +13,6 @@ from .errors import JobCancelled
 __all__ = ["JobContext", "JobCancelled", "current", "current_job_id", "set_progress", "log", "cancelled",
            "check_cancelled", "bind", "unbind"]
 
-LOG_MAX_LINES = 200
 
 
 @dataclass(frozen=True)
@@ -47,18 +46,14 @@ def set_progress(percent: float) -> None:
 
 
 def log(*messages: str) -> None:
-    """Append a line per message to the job's log (kept with the job, capped), in one round trip; a no-op
-    outside a worker."""
+    """Append a line per message to the job's log (kept with the job, capped), batched with the other slots'
+    lines (engine/joblog.py); a no-op outside a worker."""
     ctx = _current.get()
     if ctx is None or not messages:
         return
     now = time.time()
-    lines = [json.dumps({"t": now, "run": ctx.run, "msg": str(message)[:2000]}) for message in messages]
-    key = keys.job_log(ctx.job_id)
-    pipe = ctx.engine.conn.pipeline(transaction=False)
-    pipe.rpush(key, *lines)
-    pipe.ltrim(key, -LOG_MAX_LINES, -1)
-    pipe.execute()
+    ctx.engine.job_log.append(ctx.job_id, [json.dumps({"t": now, "run": ctx.run, "msg": str(message)[:2000]})
+                                           for message in messages])
 
 
 def cancelled() -> bool:

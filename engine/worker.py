@@ -159,16 +159,19 @@ class Worker:
         started = time.perf_counter()
         registered = self.eng.table[queue].func
         try:
-            if job.func_name != registered:  # only the queue's own processor runs, whatever the payload says
-                raise UnregisteredFunctionError(queue, job.func_name, registered)
-            self.hooks.before_job(job, queue)
-            if self.watched:
-                result = jobs.processor(registered)(*job.args, **job.kwargs)
-            else:  # SIGALRM works only in the main thread; a worker run in a thread (tests) uses a timer.
-                main = threading.current_thread() is threading.main_thread()
-                penalty = UnixSignalDeathPenalty if main else TimerDeathPenalty
-                with penalty(timeout_s, JobTimeoutException, job_id=job_id):
+            try:
+                if job.func_name != registered:  # only the queue's own processor runs, whatever the payload says
+                    raise UnregisteredFunctionError(queue, job.func_name, registered)
+                self.hooks.before_job(job, queue)
+                if self.watched:
                     result = jobs.processor(registered)(*job.args, **job.kwargs)
+                else:  # SIGALRM works only in the main thread; a worker run in a thread (tests) uses a timer.
+                    main = threading.current_thread() is threading.main_thread()
+                    penalty = UnixSignalDeathPenalty if main else TimerDeathPenalty
+                    with penalty(timeout_s, JobTimeoutException, job_id=job_id):
+                        result = jobs.processor(registered)(*job.args, **job.kwargs)
+            finally:
+                self.eng.job_log.settle(job_id)  # stored before the outcome, whose step sets the log's TTL
         except HardStop:
             raise
         except JobTimeoutException as exc:

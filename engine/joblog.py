@@ -1,0 +1,90 @@
+"""Job log lines of one process's running jobs, written in batches (flat combining, like engine/batching.py).
+
+A slot that logs queues its lines; the first that finds no write in flight writes every queued line in one
+pipeline, the others return at once. Fifty slots logging before their sends then cost one round trip, not
+fifty. A run's lines are stored before its outcome: the worker calls `settle` first (the outcome's Lua step
+gives the log key its retention TTL).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+
+import redis
+
+from . import keys
+from .errors import EngineError
+
+log = logging.getLogger(__name__)
+
+LOG_MAX_LINES = 200
+WRITE_ROUNDS = 8  # a writer serves at most this many rounds of late arrivals, then leaves them to the next caller
+SETTLE_TIMEOUT_S = 5.0
+
+
+class LogWriter:
+    """One per engine (its connection); `append` and `settle` are called from the slots' threads."""
+
+    def __init__(self, conn: redis.Redis) -> None:
+        self._conn = conn
+        self._mu = threading.Lock()
+        self._written = threading.Condition(self._mu)
+        self._queued: list[tuple[str, list[str]]] = []
+        self._unwritten: Counter[str] = Counter()  # job id -> batches queued or in flight
+        self._writing = False
+
+    def append(self, job_id: str, lines: list[str]) -> None:
+        """Queue the lines for the job's log; written before this returns unless another write is in flight."""
+        with self._mu:
+            self._queued.append((job_id, lines))
+            self._unwritten[job_id] += 1
+            if self._writing:
+                return
+            self._writing = True
+        self._write_rounds()
+
+    def settle(self, job_id: str) -> None:
+        """Return once every line queued for the job is stored (or dropped on a server error); bounded."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        with self._mu:
+            while self._unwritten[job_id] and time.monotonic() < deadline:
+                if self._writing:
+                    self._written.wait(timeout=max(0.0, deadline - time.monotonic()))
+                    continue
+                self._writing = True  # left queued by a writer that ran out of rounds: write them ourselves
+                self._mu.release()
+                try:
+                    self._write_rounds()
+                finally:
+                    self._mu.acquire()
+            self._unwritten.pop(job_id, None)
+
+    def _write_rounds(self) -> None:
+        try:
+            for _ in range(WRITE_ROUNDS):
+                with self._mu:
+                    batch, self._queued = self._queued, []
+                if not batch:
+                    return
+                try:
+                    self._store(batch)
+                finally:
+                    with self._mu:
+                        self._unwritten.subtract(job_id for job_id, _ in batch)
+                        self._written.notify_all()
+        finally:
+            with self._mu:
+                self._writing = False
+
+    def _store(self, batch: list[tuple[str, list[str]]]) -> None:
+        pipe = self._conn.pipeline(transaction=False)
+        for job_id, lines in batch:
+            key = keys.job_log(job_id)
+            pipe.rpush(key, *lines)
+            pipe.ltrim(key, -LOG_MAX_LINES, -1)
+        try:
+            pipe.execute()
+        except (EngineError, redis.RedisError) as exc:  # a log line is not worth failing a job over
+            log.warning("dropped %d job log line(s): %s", sum(len(lines) for _, lines in batch), exc)

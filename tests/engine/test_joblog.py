@@ -1,0 +1,93 @@
+"""Job log lines are batched across slots (engine/joblog.py): every line stored, in order, before the run's
+outcome; a slot logging while another's write is in flight does not wait; a server error drops lines only."""
+from __future__ import annotations
+
+import json
+import threading
+
+from engine import keys
+from engine.errors import ServerUnavailableError
+from engine.joblog import LogWriter
+from engine.worker import Worker
+from tests.engine.support import put
+
+
+class HeldPipelines:
+    """The real connection, whose first pipeline waits for `release` before it executes; counts executions."""
+
+    def __init__(self, conn, *, fail: bool = False):
+        self.conn, self.fail = conn, fail
+        self.in_flight, self.release = threading.Event(), threading.Event()
+        self.executed = 0
+
+    def pipeline(self, **kw):
+        pipe, outer = self.conn.pipeline(**kw), self
+        real_execute = pipe.execute
+
+        def execute():
+            outer.executed += 1
+            if outer.executed == 1:
+                outer.in_flight.set()
+                assert outer.release.wait(5)
+            if outer.fail:
+                raise ServerUnavailableError("connection reset")
+            return real_execute()
+        pipe.execute = execute
+        return pipe
+
+
+def stored(conn, job_id: str) -> list[str]:
+    return [line.decode() for line in conn.lrange(keys.job_log(job_id), 0, -1)]
+
+
+def test_slots_logging_during_a_write_in_flight_return_at_once_and_share_the_next_write(engine):
+    held = HeldPipelines(engine.conn)
+    writer = LogWriter(held)
+    first = threading.Thread(target=writer.append, args=("job-0", ["a0"]))
+    first.start()
+    assert held.in_flight.wait(5)
+    for i in range(1, 30):  # each returns while job-0's write is held: none waits for a round trip
+        writer.append(f"job-{i}", [f"a{i}", f"b{i}"])
+        writer.append(f"job-{i}", [f"c{i}"])
+    assert held.executed == 1
+    held.release.set()
+    first.join(5)
+    for i in range(30):
+        writer.settle(f"job-{i}")
+    assert held.executed == 2  # the 58 batches queued meanwhile went in one pipeline
+    assert stored(engine.conn, "job-0") == ["a0"]
+    assert all(stored(engine.conn, f"job-{i}") == [f"a{i}", f"b{i}", f"c{i}"] for i in range(1, 30))
+
+
+def test_settle_waits_for_lines_in_flight_in_another_slots_write(engine):
+    held = HeldPipelines(engine.conn)
+    writer = LogWriter(held)
+    threading.Thread(target=writer.append, args=("job-x", ["line"]), daemon=True).start()
+    assert held.in_flight.wait(5)
+    settled = threading.Event()
+    threading.Thread(target=lambda: (writer.settle("job-x"), settled.set()), daemon=True).start()
+    assert not settled.wait(0.2)
+    held.release.set()
+    assert settled.wait(5) and stored(engine.conn, "job-x") == ["line"]
+
+
+def test_a_server_error_drops_the_lines_without_failing_or_blocking_the_slots(engine):
+    held = HeldPipelines(engine.conn, fail=True)
+    held.release.set()
+    writer = LogWriter(held)
+    writer.append("job-e", ["lost"])  # no exception
+    writer.settle("job-e")
+    assert stored(engine.conn, "job-e") == []
+    held.fail = False
+    writer.append("job-e", ["kept"])
+    writer.settle("job-e")
+    assert stored(engine.conn, "job-e") == ["kept"]
+
+
+def test_a_finished_runs_log_is_stored_before_its_outcome_and_kept_with_the_job(engine):
+    job = put(engine, "whatsapp", "progress")
+    Worker(engine, ["whatsapp"], burst=True).run()
+    lines = [json.loads(line)["msg"] for line in stored(engine.conn, job.id)]
+    assert lines == ["half way"]
+    keep_s = engine.table["whatsapp"].keep_completed_s
+    assert 0 < engine.conn.ttl(keys.job_log(job.id)) <= keep_s  # complete.lua's TTL, set after the lines
