@@ -7,4 +7,6 @@ from .app import Engine, resolve
 
 def failure_group_exists(signature: str, *, engine: Engine | None = None) -> bool:
     """True when a failure group with this signature has been recorded."""
-    return bool(resolve(engine).conn.exists(keys.failure_group(signature)))
+    from .failure_groups import group_exists
+
+    return group_exists(resolve(engine), signature)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -16,8 +15,10 @@ from .app import Engine
 from .audit import KEEP_MS as AUDIT_KEEP_MS
 from .audit import append as append_audit
 from .errors import ServerFullError, ValidationError
+from .job_ids import new_job_id
+from .jobs import rq_job
 from .oom import OutOfMemory
-from .schemas import check_job_id
+from .schemas import check_new_job_id
 from .search_index import index_keys
 
 PRIORITIES = keys.PRIORITIES
@@ -73,19 +74,20 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
     policy = eng.table[req.queue]
     if req.priority not in PRIORITIES:
         raise ValidationError("priority", f"must be one of {', '.join(PRIORITIES)}")
-    job_id = check_job_id(req.job_id) if req.job_id is not None else uuid.uuid4().hex
+    given = check_new_job_id(req.job_id, req.queue, keys.cluster()) if req.job_id is not None else None
+    job_id = new_job_id(req.queue, given)  # in cluster mode it opens with the queue's hash tag
     run_at_ms, delay_ms = _timing(req)
     job = Job.create(
         policy.func,
         kwargs=req.data,
         connection=eng.conn,
-        id=job_id,
         origin=req.queue,
         timeout=policy.timeout_s,
         result_ttl=policy.keep_completed_s,
         failure_ttl=policy.keep_failed_s,
         serializer=JSONSerializer,
     )
+    job._id = job_id  # RQ's id setter refuses a hash tag's braces; its key and fetch take them
     job.enqueued_at = datetime.now(timezone.utc)
     fields = job.to_dict()
     fields[keys.JobField.ENQUEUED_AT] = utcformat(job.enqueued_at)
@@ -104,8 +106,8 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
         keys.waiting(req.queue, req.priority),
         keys.scheduled(req.queue),
         keys.wake(req.queue),
-        keys.RQ_QUEUES,
-        keys.AUDIT,
+        keys.rq_queues(req.queue),
+        keys.audit(req.queue),
         *index_keys(policy, req.data, eng.settings.phone_region),  # the business-key index (search_index)
     ]
     return job, script_keys, flat
@@ -123,7 +125,7 @@ def enqueue(eng: Engine, req: EnqueueRequest) -> Job:
     if created == -1:
         raise ServerFullError(int(status), args[3])
     if not created:
-        existing = Job.fetch(job.id, connection=eng.conn, serializer=JSONSerializer)
+        existing = rq_job(eng.conn, job.id)
         if req.audit and existing.origin == req.queue:  # a re-send: nothing written, so its entry may follow
             append_audit(eng, req.audit)
         return existing

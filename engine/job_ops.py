@@ -81,7 +81,7 @@ def remove_job(queue_name: str, job_id: str, *, engine: Engine | None = None) ->
     origin = eng.conn.hget(keys.job(job_id), keys.JobField.ORIGIN)
     if origin is not None and origin.decode() != queue_name:
         raise NotFoundError(f"job {job_id!r} not found on {queue_name}")
-    result = eng.scripts.remove(keys=keys.job_all(queue_name, job_id), args=[job_id, keys.dlq_group("")])
+    result = eng.scripts.remove(keys=keys.job_all(queue_name, job_id), args=[job_id, keys.dlq_group("", queue_name)])
     if result == 0:
         raise NotFoundError(f"job {job_id!r} not found on {queue_name}")
     if result == -1:

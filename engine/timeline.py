@@ -89,10 +89,15 @@ def _job_events(job_id: str, raw: dict, attempts: list[bytes], entry: dict) -> l
 
 
 def _audit_events(eng: Engine, targets: dict[str, str], since_ms: int) -> list[dict[str, Any]]:
-    """Operator actions on the given jobs (id -> queue), scanning the audit log from `since_ms` (bounded)."""
+    """Operator actions on the given jobs (id -> queue), scanning the audit log from `since_ms` (bounded);
+    in cluster mode each queue's stream too."""
+    return [e for stream in keys.audit_streams(eng.table.names) for e in _stream_events(eng, stream, targets, since_ms)]
+
+
+def _stream_events(eng: Engine, stream: str, targets: dict[str, str], since_ms: int) -> list[dict[str, Any]]:
     out, start, scanned = [], str(max(0, since_ms - 1000)), 0
     while scanned < AUDIT_SCAN_MAX:
-        batch = eng.conn.xrange(keys.AUDIT, min=start, max="+", count=1000)
+        batch = eng.conn.xrange(stream, min=start, max="+", count=1000)
         if not batch:
             break
         scanned += len(batch)

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema,
                       model_validator)
 
-from engine.schemas import JOB_ID_PATTERN, SAFE_ID_PATTERN
+from engine.schemas import NEW_JOB_ID_PATTERN, SAFE_ID_PATTERN
 
 # A queue of the app's table. The table is the engine's, so the names are known only when the app is
 # created: create_app fills in this marker's enum (api_shim/openapi.py), and the routes check the name
@@ -21,7 +21,6 @@ Resolution = Literal["m", "h", "d"]
 
 SIGNATURE_PATTERN = r"^[0-9a-f]{8,64}$"
 # A new job's id: the engine's safe id without '.', which RQ refuses in job ids (see the report).
-NEW_JOB_ID_PATTERN = JOB_ID_PATTERN
 SafeId = Annotated[str, StringConstraints(pattern=SAFE_ID_PATTERN)]
 NewJobId = Annotated[str, StringConstraints(pattern=NEW_JOB_ID_PATTERN)]
 Signature = Annotated[str, StringConstraints(pattern=SIGNATURE_PATTERN)]

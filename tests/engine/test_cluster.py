@@ -1,0 +1,147 @@
+"""Cluster mode (REDIS_CLUSTER_NODES) against a real 3-master Valkey Cluster (tests/cluster_server.py):
+the settings, the hash-tagged key layout, and the core job path end to end."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from engine import dead_letters, failure_groups, keys, search
+from engine.connection import EngineCluster, connect
+from engine.errors import ServerError, ValidationError
+from engine.runner import slot_specs
+from engine.settings import Settings
+from engine.slots import SlotPool
+from tests.engine.support import put, wait_until
+
+
+def status(eng, job_id: str) -> str:
+    return (eng.conn.hget(keys.job(job_id), keys.JobField.STATUS) or b"").decode()
+
+
+def master_of(eng, key: str) -> str:
+    return eng.conn.get_node_from_key(key).name
+
+
+class Pool:
+    """The real worker: in-process slots for every queue of the table, in a thread."""
+
+    def __init__(self, eng):
+        self.slots = SlotPool(eng, slot_specs(eng.table, eng.table.names))
+        self.thread = threading.Thread(target=self.slots.run, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.slots.stop()
+        self.thread.join(timeout=15)
+        assert not self.thread.is_alive()
+
+
+@pytest.fixture
+def pool(cluster_engine):
+    running = Pool(cluster_engine)
+    yield running
+    running.stop()
+
+
+# -- settings and connection ------------------------------------------------------------
+@pytest.mark.parametrize("bad", ["localhost", "h:0", ":7000", "h:7000,", "h:port", "h:70000"])
+def test_a_bad_cluster_node_entry_is_a_settings_error(bad):
+    with pytest.raises(ValueError, match="REDIS_CLUSTER_NODES"):
+        Settings(redis_cluster_nodes=bad)
+
+
+def test_cluster_nodes_are_parsed_and_win_over_url_and_host(valkey_cluster, redis_url):
+    settings = Settings(redis_cluster_nodes=valkey_cluster.nodes_setting, redis_url=redis_url, redis_host="10.9.9.9")
+    assert settings.cluster_nodes == [("127.0.0.1", n.port) for n in valkey_cluster.masters]
+    assert settings.server_configured
+    try:
+        conn = connect(settings)
+        assert isinstance(conn, EngineCluster)
+        assert keys.cluster()
+        assert {n.port for n in conn.get_primaries()} == {n.port for n in valkey_cluster.masters}
+        with pytest.raises(ServerError):  # a cross-slot call is the engine's error, not redis-py's
+            conn.mset({"a": 1, "b": 2})
+    finally:
+        keys.set_cluster(False)
+
+
+def test_standalone_key_names_are_rq_s(engine):
+    assert not keys.cluster()
+    job = put(engine, "whatsapp", "ok")
+    assert "{" not in job.id
+    assert keys.job(job.id) == f"rq:job:{job.id}" and keys.waiting("whatsapp", "normal") == "rq:queue:whatsapp"
+
+
+# -- key layout ---------------------------------------------------------------------------
+def test_each_queue_s_keys_and_jobs_share_its_slot_and_the_queues_spread_over_masters(cluster_engine):
+    eng = cluster_engine
+    jobs = {q: put(eng, q, "ok") for q in eng.table.names}
+    for q, job in jobs.items():
+        assert job.id.startswith("{%s}" % q)
+        slot = eng.conn.keyslot(keys.waiting(q, "normal"))
+        for key in (keys.job(job.id), keys.attempts(job.id), keys.job_log(job.id), keys.dlq_entry(job.id),
+                    keys.active(q), keys.scheduled(q), keys.dlq_all(q), keys.failure_groups(q), keys.audit(q)):
+            assert eng.conn.keyslot(key) == slot, key
+        assert eng.conn.llen(keys.waiting(q, "normal")) == 1
+    assert len({master_of(eng, keys.waiting(q, "normal")) for q in jobs}) >= 2
+
+
+def test_a_caller_s_job_id_gets_the_queue_s_tag_and_a_resend_finds_the_same_job(cluster_engine):
+    first = put(cluster_engine, "orderExpiry", "ok", job_id="order-17-expiry")
+    assert first.id == "{orderExpiry}order-17-expiry"
+    again = put(cluster_engine, "orderExpiry", "ok", job_id=first.id)
+    assert again.id == first.id and cluster_engine.conn.llen(keys.waiting("orderExpiry", "normal")) == 1
+    with pytest.raises(ValidationError):  # another queue's tag would put the job in that queue's slot
+        put(cluster_engine, "orderExpiry", "ok", job_id="{whatsapp}x1")
+
+
+# -- the job path ------------------------------------------------------------------------
+def test_the_worker_drains_every_queue_to_done(cluster_engine, pool):
+    eng = cluster_engine
+    jobs = [put(eng, q, "ok", {"n": i}) for q in eng.table.names for i in range(4)]
+    wait_until(lambda: all(status(eng, j.id) == "finished" for j in jobs), 20)
+    assert all(eng.conn.zcard(keys.active(q)) == 0 for q in eng.table.names)
+
+
+def test_a_failing_job_is_dead_lettered_seen_across_queues_and_retried(cluster_engine, pool):
+    eng = cluster_engine
+    other = put(eng, "orderExpiry", "permanent")  # a dead letter on another master, for the merged listing
+    bad = put(eng, "whatsapp", "always_fail")
+    wait_until(lambda: status(eng, bad.id) == "failed" and status(eng, other.id) == "failed", 30)
+    assert eng.conn.llen(keys.attempts(bad.id)) == eng.table["whatsapp"].max_runs
+    assert master_of(eng, keys.dlq_all("whatsapp")) != master_of(eng, keys.dlq_all("orderExpiry"))
+    entries, total = dead_letters.list_entries(engine=eng)
+    assert total == 2 and [e["id"] for e in entries] == [bad.id, other.id]  # newest first, merged
+    assert dead_letters.list_entries(dead_letters.Filter(queue="whatsapp"), engine=eng)[1] == 1
+    stats = dead_letters.stats(engine=eng)
+    assert stats["whatsapp"]["count"] == 1 and stats["orderExpiry"]["count"] == 1
+    assert stats["vendorFallback"]["count"] == 0
+    groups = {g["signature"]: g for g in failure_groups.list_groups(engine=eng)}
+    entry = dead_letters.get_entry(bad.id, engine=eng)
+    assert groups[entry["signature"]]["dead_lettered"] == 1
+    assert groups[entry["signature"]]["queues"] == {"whatsapp": eng.table["whatsapp"].max_runs}
+    by_group = dead_letters.Filter(group=entry["signature"])
+    assert [e["id"] for e in dead_letters.list_entries(by_group, engine=eng)[0]] == [bad.id]
+
+    pool.stop()  # the retried job must wait in its queue, not fail again at once
+    assert dead_letters.retry(bad.id, engine=eng)
+    assert not dead_letters.exists(bad.id, engine=eng)
+    assert status(eng, bad.id) == "queued"
+    assert eng.conn.lrange(keys.waiting("whatsapp", "normal"), 0, -1) == [bad.id.encode()]
+    assert dead_letters.list_entries(engine=eng)[1] == 1
+
+
+def test_the_support_desk_search_finds_a_job_by_its_business_key(cluster_engine):
+    eng = cluster_engine
+    target = put(eng, "orderExpiry", "ok", {"order_id": "ord-991"})
+    time.sleep(0.005)  # the index scores are enqueue times in ms: newest first needs two instants
+    also = put(eng, "whatsapp", "ok", {"order_id": "ord-991"})
+    put(eng, "orderExpiry", "ok", {"order_id": "ord-992"})
+    found = search.search(search.SearchFilter(order_id="ord-991"), engine=eng)
+    assert [i["id"] for i in found["items"]] == [also.id, target.id]  # both queues' indexes, newest first
+    only = search.search(search.SearchFilter(order_id="ord-991", queue="orderExpiry"), engine=eng)
+    assert [i["id"] for i in only["items"]] == [target.id]
+    by_id = search.search(search.SearchFilter(q=target.id), engine=eng)
+    assert [i["id"] for i in by_id["items"]] == [target.id]
