@@ -136,10 +136,13 @@ def enqueue_many(eng: Engine, requests: list[EnqueueRequest]) -> list[Job]:
     """Validate all, then enqueue all in one pipelined round trip (not one transaction). Jobs refused at
     the memory high-water mark are not written: ServerFullError then lists the ids that were."""
     prepared = [_prepare(eng, r) for r in requests]
-    pipe = eng.conn.pipeline(transaction=False)
-    for _job, script_keys, args in prepared:
-        eng.scripts.enqueue(keys=script_keys, args=args, client=pipe)
-    replies = pipe.execute(raise_on_error=False)
+    if keys.cluster():  # redis-py's cluster pipeline refuses scripts: one call per job (each in its own slot)
+        replies = [_call(eng, script_keys, args) for _job, script_keys, args in prepared]
+    else:
+        pipe = eng.conn.pipeline(transaction=False)
+        for _job, script_keys, args in prepared:
+            eng.scripts.enqueue(keys=script_keys, args=args, client=pipe)
+        replies = pipe.execute(raise_on_error=False)
     for reply in replies:
         if isinstance(reply, Exception) and not isinstance(reply, OutOfMemory):
             raise reply
@@ -149,6 +152,13 @@ def enqueue_many(eng: Engine, requests: list[EnqueueRequest]) -> list[Job]:
         used = None if isinstance(refused[0], Exception) else int(refused[0][1])
         raise ServerFullError(used, prepared[0][2][3], accepted=accepted)
     return [job for job, _k, _a in prepared]
+
+
+def _call(eng: Engine, script_keys: list[str], args: list[Any]) -> Any:
+    try:
+        return eng.scripts.enqueue(keys=script_keys, args=args)
+    except OutOfMemory as exc:  # as the pipeline hands it back
+        return exc
 
 
 def script_call(eng: Engine, req: EnqueueRequest) -> tuple[list[str], list[Any]]:

@@ -249,11 +249,12 @@ def audit_refusal_gate(source: str, actor: str) -> str:
 
 
 def schedule(name: str) -> str:
-    return f"{JQ}:sched:{name}"
+    """A schedule's state; its keys share the schedule's own tag in cluster mode (jq:sched:{name})."""
+    return f"{JQ}:sched:{_q(name)}"
 
 
 def schedule_tick(name: str, tick_s: int) -> str:
-    return f"{JQ}:sched:{name}:tick:{tick_s}"
+    return f"{JQ}:sched:{_q(name)}:tick:{tick_s}"
 
 
 # -- support desk: business-key index --------------------------------------------------
@@ -284,4 +285,4 @@ def alert_seen(event_key: str) -> str:
 
 def schedule_inflight(name: str) -> str:
     """Call ticks claimed and not finished: member tick_s, score the claim's lease end (ms)."""
-    return f"{JQ}:sched:{name}:inflight"
+    return f"{JQ}:sched:{_q(name)}:inflight"
