@@ -24,3 +24,9 @@ def queue_of(job_id: str) -> str | None:
     """The queue a cluster-mode job id's tag names (`{whatsapp}...` -> whatsapp), else None."""
     found = JOB_TAG.match(job_id)
     return found.group(1) if found else None
+
+
+def in_queue(queue: str, job_id: str) -> str:
+    """The id a caller names on `queue`: in cluster mode a plain id (a caller's own, as it gave it) means
+    the queue's tagged one; an id with a tag is taken as it is."""
+    return "{%s}%s" % (queue, job_id) if keys.cluster() and queue_of(job_id) is None else job_id

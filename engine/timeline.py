@@ -14,6 +14,7 @@ from . import keys
 from .app import Engine, resolve
 from .clock import ms_to_iso
 from .errors import NotFoundError
+from .job_ids import in_queue
 from .schemas import check_job_id
 from .search import KEY_PARAMS, SearchFilter, iter_matches
 
@@ -140,7 +141,7 @@ def job_events(queue_name: str, job_id: str, *, engine: Engine | None = None) ->
     """Everything that happened to one job, oldest first."""
     eng = resolve(engine)
     eng.table[queue_name]
-    check_job_id(job_id)
+    job_id = in_queue(queue_name, check_job_id(job_id))  # cluster mode: a plain id is the queue's
     events = _collect(eng, [job_id])
     if not events or events[0]["queue"] != queue_name:
         raise NotFoundError(f"job {job_id!r} not found on {queue_name}")

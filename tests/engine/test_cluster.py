@@ -7,12 +7,16 @@ import time
 
 import pytest
 
-from engine import dead_letters, failure_groups, keys, search
+from engine import (audit, dead_letters, failure_groups, job_ops, keys, maintenance, monitoring, schedule_state,
+                    search, timeline)
 from engine.connection import EngineCluster, connect
+from engine.enqueue import EnqueueRequest, enqueue, enqueue_many
 from engine.errors import ServerError, ValidationError
 from engine.runner import slot_specs
+from engine.scheduler import Scheduler
 from engine.settings import Settings
 from engine.slots import SlotPool
+from engine.worker import Worker
 from tests.engine.support import put, wait_until
 
 
@@ -145,3 +149,69 @@ def test_the_support_desk_search_finds_a_job_by_its_business_key(cluster_engine)
     assert [i["id"] for i in only["items"]] == [target.id]
     by_id = search.search(search.SearchFilter(q=target.id), engine=eng)
     assert [i["id"] for i in by_id["items"]] == [target.id]
+
+
+def test_a_worker_serving_queues_on_several_masters_takes_from_each_slot(cluster_engine):
+    eng = cluster_engine
+    queues = ["whatsapp", "orderExpiry", "dailyReports"]  # three different masters (see the slot test)
+    assert len({master_of(eng, keys.waiting(q, "normal")) for q in queues}) == 3
+    jobs = [put(eng, q, "ok") for q in queues for _ in range(3)]
+    later = put(eng, "dailyReports", "ok", delay=0.3)  # due later: the idle worker must come back for it
+    worker = Worker(eng, queues, name="multi")
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: all(status(eng, j.id) == "finished" for j in [*jobs, later]), 15)
+    finally:
+        worker.stopping = True
+        thread.join(timeout=10)
+    assert worker.processed == len(jobs) + 1
+
+
+def test_the_heartbeat_keeps_a_long_run_s_lease_and_registers_the_worker(cluster_engine, pool):
+    eng = cluster_engine
+    assert eng.settings.lease_ms == 1_000
+    job = put(eng, "creditReconciliation", "sleep", {"seconds": 2.5})  # 2.5 leases long
+    wait_until(lambda: status(eng, job.id) == "started", 10)
+    names = {w["name"] for w in monitoring.workers(engine=eng)}
+    assert any("creditReconciliation" in n for n in names)
+    wait_until(lambda: status(eng, job.id) == "finished", 10)
+    assert eng.conn.hget(keys.job(job.id), keys.JobField.RUNS) == b"1"  # never reaped and re-run
+    assert eng.conn.llen(keys.attempts(job.id)) == 0
+
+
+def test_the_reaper_recovers_an_expired_lease_on_every_slot(cluster_engine):
+    eng = cluster_engine
+    held = [put(eng, q, "ok") for q in ("whatsapp", "orderExpiry", "dailyReports")]
+    for q in ("whatsapp", "orderExpiry", "dailyReports"):
+        taken = Worker(eng, [q], name=f"gone-{q}")._dequeue()  # leased, then its worker "dies"
+        assert taken[0] == q.encode()
+    time.sleep(eng.settings.lease_ms / 1000 + 0.2)
+    assert maintenance.reap(eng, eng.hooks, "reaper") == 3
+    assert all(status(eng, j.id) == "scheduled" for j in held)  # retried through the failure ladder
+    assert all(b"WorkerDiedError" in eng.conn.lindex(keys.attempts(j.id), 0) for j in held)
+
+
+def test_schedules_plan_their_ticks_into_their_queues_slots(cluster_engine):
+    eng = cluster_engine
+    actions = Scheduler(eng).run_pass()
+    planned = {a.schedule: a.job_id for a in actions if a.what == "planned"}
+    assert planned["daily-report"].startswith("{dailyReports}sched-daily-report-")
+    assert eng.conn.zscore(keys.scheduled("dailyReports"), planned["daily-report"]) is not None
+    assert Scheduler(eng).run_pass() == []  # claimed: a second pass plans nothing again
+    assert schedule_state.pause_schedule(eng, "daily-report")
+    assert eng.conn.zscore(keys.scheduled("dailyReports"), planned["daily-report"]) is None  # withdrawn
+
+
+def test_bulk_enqueue_totals_operator_audit_and_plain_id_lookups(cluster_engine, pool):
+    eng = cluster_engine
+    many = enqueue_many(eng, [EnqueueRequest(q, {"fn": "ok"}) for q in ("vendorFallback", "whatsapp", "dailyReports")])
+    assert [j.id.split("}")[0] for j in many] == ["{vendorFallback", "{whatsapp", "{dailyReports"]
+    entry = audit.entry_fields(audit.Actor("ops", "api"), "enqueue", queue="orderExpiry", target="order-5-expiry")
+    job = enqueue(eng, EnqueueRequest("orderExpiry", {"fn": "ok"}, job_id="order-5-expiry", audit=entry))
+    wait_until(lambda: all(status(eng, j.id) == "finished" for j in [*many, job]), 15)
+    totals = monitoring.get_all_metrics(engine=eng)["totals"]
+    assert totals["completed"] == 4
+    assert [e["target"] for e in audit.list_entries(engine=eng)] == ["order-5-expiry"]
+    assert job_ops.get_job("orderExpiry", "order-5-expiry", engine=eng)["id"] == job.id
+    assert [e["event"] for e in timeline.job_events("orderExpiry", "order-5-expiry", engine=eng)][0] == "enqueued"
