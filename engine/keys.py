@@ -268,6 +268,7 @@ def index(kind: str, value: str, queue: str | None = None) -> str:
 
 
 INDEX_SCAN_CURSOR = f"{JQ}:idx-trim-cursor"  # where the periodic trim's SCAN of index keys stopped
+INDEX_SCAN_CURSORS = f"{JQ}:idx-trim-cursors"  # cluster mode: the same, per master (hash: node -> cursor)
 
 CANCEL_REQUESTED_MS = JobField.CANCEL_MS
 LAST_DEAD_MS = JobField.DEAD_MS

@@ -108,16 +108,15 @@ def trim(eng: Engine, *, scan_steps: int = 1, members_per_key: int = 50) -> int:
     """One bounded pass of the periodic trim: continue the SCAN of index keys where the last pass stopped,
     check up to `members_per_key` entries of each key found (a random window of bigger keys) and drop those
     whose job is gone. Returns entries removed. Safe to run from many processes at once."""
-    if keys.cluster():  # SCAN's one cursor does not span a cluster's nodes: not trimmed in cluster mode yet
-        return 0
-    cursor = int(eng.conn.get(keys.INDEX_SCAN_CURSOR) or 0)
-    found: list[bytes] = []
-    for _ in range(scan_steps):
-        cursor, batch = eng.conn.scan(cursor, match=f"{keys.INDEX_PREFIX}*", count=SCAN_COUNT)
-        found += batch
-        if cursor == 0:
-            break
-    eng.conn.set(keys.INDEX_SCAN_CURSOR, cursor)
+    if keys.cluster():  # a SCAN cursor is one node's: each master's, kept in a hash by node
+        found = []
+        for node in eng.conn.get_primaries():
+            cursor = int(eng.conn.hget(keys.INDEX_SCAN_CURSORS, node.name) or 0)
+            found += _scan(node.redis_connection, cursor, scan_steps,
+                           lambda c, name=node.name: eng.conn.hset(keys.INDEX_SCAN_CURSORS, name, c))
+    else:
+        cursor = int(eng.conn.get(keys.INDEX_SCAN_CURSOR) or 0)
+        found = _scan(eng.conn, cursor, scan_steps, lambda c: eng.conn.set(keys.INDEX_SCAN_CURSOR, c))
     if not found:
         return 0
     names = [k.decode() for k in found]
@@ -130,3 +129,15 @@ def trim(eng: Engine, *, scan_steps: int = 1, members_per_key: int = 50) -> int:
         pipe.zrange(name, start, start + members_per_key - 1)
     members = {name: [m.decode() for m in ids] for name, ids in zip(names, pipe.execute())}
     return drop_stale(eng, members)
+
+
+def _scan(conn, cursor: int, steps: int, save) -> list[bytes]:
+    """Up to `steps` SCAN steps of index keys on one server from `cursor`; `save` keeps where it stopped."""
+    found: list[bytes] = []
+    for _ in range(steps):
+        cursor, batch = conn.scan(cursor, match=f"{keys.INDEX_PREFIX}*", count=SCAN_COUNT)
+        found += batch
+        if cursor == 0:
+            break
+    save(cursor)
+    return found

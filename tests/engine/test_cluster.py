@@ -8,14 +8,14 @@ import time
 import pytest
 
 from engine import (audit, dead_letters, failure_groups, job_ops, keys, maintenance, monitoring, schedule_state,
-                    search, timeline)
+                    search, search_index, timeline)
 from engine.connection import EngineCluster, connect
 from engine.enqueue import EnqueueRequest, enqueue, enqueue_many
 from engine.errors import ServerError, ValidationError
 from engine.runner import slot_specs
 from engine.scheduler import Scheduler
 from engine.settings import Settings
-from engine.slots import SlotPool
+from engine.slots import SlotPool, SlotSpec
 from engine.worker import Worker
 from tests.engine.support import put, wait_until
 
@@ -215,3 +215,40 @@ def test_bulk_enqueue_totals_operator_audit_and_plain_id_lookups(cluster_engine,
     assert [e["target"] for e in audit.list_entries(engine=eng)] == ["order-5-expiry"]
     assert job_ops.get_job("orderExpiry", "order-5-expiry", engine=eng)["id"] == job.id
     assert [e["event"] for e in timeline.job_events("orderExpiry", "order-5-expiry", engine=eng)][0] == "enqueued"
+
+
+def test_the_index_trim_walks_every_master_and_drops_only_vanished_jobs(cluster_engine):
+    eng = cluster_engine
+    kept = put(eng, "orderExpiry", "ok", {"order_id": "ord-5"})
+    gone = [put(eng, q, "ok", {"order_id": "ord-5"}) for q in ("whatsapp", "vendorFallback")]
+    for job in gone:
+        eng.conn.delete(keys.job(job.id))  # the record expired, its index entry stayed
+    removed = sum(search_index.trim(eng, scan_steps=50) for _ in range(3))
+    assert removed == 2
+    assert eng.conn.zrange(keys.index("order", "ord-5", "orderExpiry"), 0, -1) == [kept.id.encode()]
+    assert all(eng.conn.zcard(keys.index("order", "ord-5", q)) == 0 for q in ("whatsapp", "vendorFallback"))
+    assert len(eng.conn.hgetall(keys.INDEX_SCAN_CURSORS)) == 3  # one cursor per master
+
+
+def test_refused_calls_are_audited_once_a_minute(cluster_engine):
+    eng = cluster_engine
+    actor = audit.Actor("viewer", "api")
+    first = audit.record_refusal(actor, "pause", queue="whatsapp", outcome="forbidden", engine=eng)
+    assert first is not None
+    assert audit.record_refusal(actor, "pause", queue="whatsapp", outcome="forbidden", engine=eng) is None
+    assert [e["outcome"] for e in audit.list_entries(engine=eng)] == ["forbidden"]
+
+
+def test_slots_serving_two_queues_on_two_masters_share_their_round_trips_per_slot(cluster_engine):
+    eng = cluster_engine
+    assert master_of(eng, keys.waiting("whatsapp", "normal")) != master_of(eng, keys.waiting("dailyReports", "normal"))
+    jobs = [put(eng, q, "ok") for _ in range(10) for q in ("whatsapp", "dailyReports")]
+    pool = SlotPool(eng, [SlotSpec(("whatsapp", "dailyReports"), 4)])
+    thread = threading.Thread(target=pool.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: all(status(eng, j.id) == "finished" for j in jobs), 20)
+    finally:
+        pool.stop()
+        thread.join(timeout=15)
+    assert all(eng.conn.zcard(keys.active(q)) == 0 for q in ("whatsapp", "dailyReports"))
