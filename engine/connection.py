@@ -203,14 +203,18 @@ def check_server(conn: redis.Redis | RedisCluster) -> None:
                                f"(deploy/valkey/engine.acl): {exc}") from exc
     except redis.RedisError as exc:
         raise ServerUnavailableError(f"cannot reach the Redis server: {exc}") from exc
-    nodes = [n.redis_connection for n in conn.get_primaries()] if isinstance(conn, RedisCluster) else [conn]
-    policy = next((p for p in map(_eviction_policy, nodes) if p != "noeviction"), "noeviction")
+    policy = next((p for p in map(_eviction_policy, masters(conn)) if p != "noeviction"), "noeviction")
     if policy != "noeviction":
         log.warning(
             "!!! Redis maxmemory-policy is %r, not 'noeviction': under memory pressure the server "
             "will evict keys and silently LOSE JOBS. Set maxmemory-policy noeviction. !!!",
             policy,
         )
+
+
+def masters(conn: redis.Redis | RedisCluster) -> list[redis.Redis]:
+    """A client per master: the cluster's masters (redis-py's own node clients), or the one server."""
+    return [n.redis_connection for n in conn.get_primaries()] if isinstance(conn, RedisCluster) else [conn]
 
 
 def _eviction_policy(conn: redis.Redis) -> str:

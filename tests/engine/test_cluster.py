@@ -252,3 +252,17 @@ def test_slots_serving_two_queues_on_two_masters_share_their_round_trips_per_slo
         pool.stop()
         thread.join(timeout=15)
     assert all(eng.conn.zcard(keys.active(q)) == 0 for q in ("whatsapp", "dailyReports"))
+
+
+def test_memory_reads_every_master_the_fullest_and_the_smallest_limit_count(cluster_engine, valkey_cluster):
+    eng = cluster_engine
+    limited = valkey_cluster.masters[1].client
+    limited.config_set("maxmemory", 200 * 2**20)
+    try:
+        view = monitoring.memory(engine=eng)
+        assert view["max_bytes"] == 200 * 2**20 and view["ratio"] > 0
+        eng.high_water.forget()
+        assert eng.high_water.mark_bytes() == int(200 * 2**20 * eng.settings.memory_high_water_ratio)
+    finally:
+        limited.config_set("maxmemory", 0)
+        eng.high_water.forget()
