@@ -13,7 +13,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Iterator
 
-from . import job_view, keys, search_index
+from . import id_scan, job_view, keys, search_index
 from .app import Engine, resolve
 from .errors import ValidationError
 from .job_view import STATES
@@ -32,7 +32,7 @@ MIN_PREFIX = 4
 # Unicode White_Space (what pydantic strips): q must hold something else
 WHITE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
 _ID_SHAPED = re.compile(r"^(?:\{[A-Za-z][A-Za-z0-9_-]{0,63}\})?[A-Za-z0-9_-]{1,128}$")  # cluster ids: {queue}...
-_CURSOR = re.compile(r"^(k|e):(\d{1,16}):([A-Za-z0-9_{}-]{1,194})$|^p:(\d{1,20}):([A-Za-z0-9_-]{0,128})$")
+_CURSOR = re.compile(r"^(k|e):(\d{1,16}):([A-Za-z0-9_{}-]{1,194})$|^p:(\d{1,24}):([A-Za-z0-9_{}-]{0,194})$")
 
 
 @dataclass(frozen=True)
@@ -133,25 +133,6 @@ def _dead_letters_with_words(eng: Engine, names: list[str], words: list[str],
         yield from flush()
 
 
-def _prefix_scan(eng: Engine, prefix: str, start: int, after_id: str) -> Iterator[tuple[str, str | None]]:
-    """Job ids starting with `prefix` by SCAN over job keys, to the end of the keyspace; each SCAN batch is
-    sorted, so a cursor (batch start, last id) resumes exactly. Yields (cursor, SCAN_STEP) after each step."""
-    cursor, skip_to = start, after_id
-    head = len(keys.job(""))
-    while True:
-        nxt, found = eng.conn.scan(cursor, match=f"{keys.job(prefix)}*", count=1000)
-        ids = sorted(k.decode()[head:] for k in found)
-        for job_id in ids:
-            if skip_to and job_id <= skip_to:
-                continue
-            yield f"p:{cursor}:{job_id}", job_id
-        skip_to = ""
-        if nxt == 0:
-            return
-        yield f"p:{nxt}:", SCAN_STEP
-        cursor = nxt
-
-
 def _index_keys(eng: Engine, flt: SearchFilter, term: tuple[str, str]) -> list[str]:
     """A key's index sets: one, or in cluster mode one per queue (the filter's queue only, when it names one)."""
     return sorted({keys.index(*term, q) for q in ([flt.queue] if flt.queue else eng.table.names)})
@@ -198,9 +179,9 @@ def _candidates(eng: Engine, flt: SearchFilter, source_key: list[str] | None,
         after = (int(m.group(2)), m.group(3)) if phase == "e" else None
         for pos, job_id in _dead_letters_with_words(eng, dlq, words, after):
             yield pos, (None if job_id == q else job_id)
-    if id_shaped and len(q) >= MIN_PREFIX and not keys.cluster():  # no keyspace SCAN across cluster nodes
+    if id_shaped and len(q) >= MIN_PREFIX:
         start, after_id = (int(m.group(4)), m.group(5)) if phase == "p" else (0, "")
-        for pos, job_id in _prefix_scan(eng, q, start, after_id):
+        for pos, job_id in id_scan.prefix_scan(eng, q, start, after_id, SCAN_STEP):
             yield pos, (None if job_id == q else job_id)  # the exact job came first
 
 

@@ -266,3 +266,21 @@ def test_memory_reads_every_master_the_fullest_and_the_smallest_limit_count(clus
     finally:
         limited.config_set("maxmemory", 0)
         eng.high_water.forget()
+
+
+def test_a_job_id_prefix_search_scans_every_master_and_pages_across_them(cluster_engine):
+    eng = cluster_engine
+    made = {put(eng, q, "ok", job_id=f"abcd-{q}").id for q in ("whatsapp", "orderExpiry", "dailyReports")}
+    put(eng, "whatsapp", "ok", job_id="zzzz-1")
+    found = search.search(search.SearchFilter(q="abcd"), engine=eng)
+    assert {i["id"] for i in found["items"]} == made
+    tagged = search.search(search.SearchFilter(q="{orderExpiry}abcd"), engine=eng)
+    assert [i["id"] for i in tagged["items"]] == ["{orderExpiry}abcd-orderExpiry"]
+    seen, cursor = [], None
+    for _ in range(20):  # one item a page: the cursor carries the master and its SCAN cursor
+        page = search.search(search.SearchFilter(q="abcd"), limit=1, cursor=cursor, engine=eng)
+        seen += [i["id"] for i in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(made)
