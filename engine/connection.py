@@ -168,10 +168,20 @@ def _cluster_client(settings: Settings, retry: Retry, timeouts: dict) -> EngineC
     try:
         return EngineCluster(startup_nodes=[ClusterNode(h, p) for h, p in settings.cluster_nodes], retry=retry,
                              username=settings.redis_username, password=settings.redis_password, **timeouts)
-    except redis.AuthenticationError as exc:
-        raise CredentialsError(f"the Redis cluster refused the credentials (REDIS_USERNAME, REDIS_PASSWORD): {exc}") from exc
-    except _CLUSTER_ERRORS as exc:
+    except _CLUSTER_ERRORS as exc:  # redis-py wraps a node's refusal of the credentials in its own error
+        if _refused_credentials(exc):
+            raise CredentialsError(f"the Redis cluster refused the credentials (REDIS_USERNAME, REDIS_PASSWORD): "
+                                   f"{exc}") from exc
         raise ServerUnavailableError(f"cannot reach the Redis cluster (REDIS_CLUSTER_NODES): {exc}") from exc
+
+
+def _refused_credentials(exc: BaseException | None) -> bool:
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, redis.AuthenticationError) or "username-password" in str(exc) or "NOAUTH" in str(exc):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def _watch_master(conn: redis.Redis, *, interval_s: float) -> None:

