@@ -2,6 +2,8 @@
 the settings, the hash-tagged key layout, and the core job path end to end."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
@@ -17,7 +19,7 @@ from engine.scheduler import Scheduler
 from engine.settings import Settings
 from engine.slots import SlotPool, SlotSpec
 from engine.worker import Worker
-from tests.engine.support import put, wait_until
+from tests.engine.support import ROOT, put, wait_until, worker_env
 
 
 def status(eng, job_id: str) -> str:
@@ -330,3 +332,13 @@ def test_the_shipped_acl_user_runs_the_job_path_on_a_cluster_with_nothing_denied
     finally:
         keys.set_cluster(False)
         secured.stop()
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_the_workers_command_drains_a_cluster_in_forked_processes(cluster_engine, processes):
+    eng = cluster_engine
+    jobs = [put(eng, q, "ok") for q in eng.table.names for _ in range(3)]
+    out = subprocess.run([sys.executable, "-m", "engine", "workers", "--burst", "--processes", processes], cwd=ROOT,
+                         env=worker_env(eng), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert all(status(eng, j.id) == "finished" for j in jobs)
