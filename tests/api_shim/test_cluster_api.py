@@ -48,3 +48,23 @@ def test_cross_queue_reads_answer_in_cluster_mode(client):
     audit = client.get("/api/v1/queue/audit", headers=WRITE)
     assert audit.status_code == 200
     assert [e["queue"] for e in audit.json()["items"]][:2] == ["dailyReports", "whatsapp"]  # newest first, merged
+
+
+def test_dead_letters_with_tagged_ids_are_read_retried_and_deleted_over_http(client, cluster_engine):
+    from tests.api_shim.support import dead
+
+    wa = dead(cluster_engine, "whatsapp", 2)
+    oe = dead(cluster_engine, "orderExpiry", 1)
+    assert all(i.startswith("{whatsapp}") for i in wa) and oe[0].startswith("{orderExpiry}")
+    D = "/api/v1/queue/dead-letter"
+    page = client.get(D, headers=WRITE).json()
+    assert page["total"] == 3 and {e["id"] for e in page["items"]} == {*wa, *oe}
+    assert client.get(f"{D}/{wa[0]}", headers=WRITE).json()["queue"] == "whatsapp"
+    assert client.post(f"{D}/{wa[0]}/retry", headers=WRITE).status_code == 200
+    r = client.post(f"{D}/delete", headers=WRITE, json={"ids": [wa[1], "not-there"]})
+    assert r.status_code == 200 and r.json() == {"count": 1}
+    groups = client.get("/api/v1/queue/failure-groups", headers=WRITE).json()["items"]
+    assert len(groups) == 1 and groups[0]["dead_lettered"] == 1 and set(groups[0]["queues"]) == {"whatsapp",
+                                                                                                  "orderExpiry"}
+    r = client.post(f"/api/v1/queue/failure-groups/{groups[0]['signature']}/retry", headers=WRITE)
+    assert r.status_code == 200 and client.get(D, headers=WRITE).json()["total"] == 0
