@@ -16,6 +16,7 @@ from .app import Engine
 from .errors import JobCancelled, PermanentError, ProviderBackPressure
 from .failure_groups import signature
 from .hooks import Hooks
+from .job_ids import in_queue
 from .jobs import RunningJob
 
 log = logging.getLogger("engine.failures")
@@ -115,6 +116,7 @@ def fail_after_completion(eng: Engine, queue: str, job_id: str, error_type: str,
     """A finished job whose effect failed later (e.g. WhatsApp reported an accepted message undeliverable):
     dead-letter it through the same step as a failed run, so it counts in the failure groups and support can
     fix and retry it. False when the job is not finished (already failed, retried or gone)."""
+    job_id = in_queue(queue, job_id)  # cluster mode: a plain id is the queue's tagged one
     raw = eng.conn.hgetall(keys.job(job_id))
     fields = {k.decode(): v.decode(errors="replace") for k, v in raw.items()}  # `data` is compressed
     if fields.get(keys.JobField.STATUS) != "finished" or fields.get(keys.JobField.ORIGIN) != queue:
