@@ -146,6 +146,11 @@ def start_cluster(folder: Path, *, masters: int = 3, replicas: int = 0, password
             return all(b"cluster_state:ok" in n.client.execute_command("CLUSTER", "INFO") for n in everyone)
 
         _wait(state_ok, "cluster_state:ok on every node", timeout_s)
+
+        def replicas_synced() -> bool:
+            return all(n.client.info("replication").get("master_link_status") == "up" for n in cluster.replicas)
+
+        _wait(replicas_synced, "every replica in sync with its master", timeout_s)
     except BaseException:
         cluster.stop()
         raise

@@ -342,3 +342,26 @@ def test_the_workers_command_drains_a_cluster_in_forked_processes(cluster_engine
                          env=worker_env(eng), capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert all(status(eng, j.id) == "finished" for j in jobs)
+
+
+def test_the_cluster_starter_gives_each_master_a_synced_replica(tmp_path):
+    """The building block of a later failover scenario: 3 masters + 3 replicas, replicas in sync."""
+    from tests.cluster_server import start_cluster
+    from tests.conftest import make_engine
+
+    six = start_cluster(tmp_path, masters=3, replicas=1)
+    try:
+        eng = make_engine("redis://127.0.0.1:1", redis_cluster_nodes=six.nodes_setting)
+        assert len(eng.conn.get_primaries()) == 3
+        nodes = six.masters[0].client.execute_command("CLUSTER", "NODES").decode().splitlines()
+        followed = sorted(line.split()[3] for line in nodes if " slave " in line)
+        assert followed == sorted(m.node_id for m in six.masters)  # one replica per master
+        job = put(eng, "whatsapp", "ok")
+        master = eng.conn.get_node_from_key(keys.job(job.id))
+        assert master.redis_connection.execute_command("WAIT", 1, 2000) == 1
+        replica = next(r for r in six.replicas if r.client.info("replication")["master_port"] == master.port)
+        assert replica.client.execute_command("READONLY") and replica.client.exists(keys.job(job.id))
+        eng.conn.close()
+    finally:
+        keys.set_cluster(False)
+        six.stop()
