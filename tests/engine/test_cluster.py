@@ -365,3 +365,33 @@ def test_the_cluster_starter_gives_each_master_a_synced_replica(tmp_path):
     finally:
         keys.set_cluster(False)
         six.stop()
+
+
+def test_a_manual_failover_of_a_queue_s_master_loses_nothing_and_work_goes_on(tmp_path):
+    """A graceful CLUSTER FAILOVER (not a crash): the clients follow MOVED to the promoted replica."""
+    from tests.cluster_server import start_cluster
+    from tests.conftest import make_engine
+
+    six = start_cluster(tmp_path, masters=3, replicas=1)
+    try:
+        eng = make_engine("redis://127.0.0.1:1", redis_cluster_nodes=six.nodes_setting)
+        running = Pool(eng)
+        try:
+            before = [put(eng, "whatsapp", "ok") for _ in range(5)]
+            wait_until(lambda: all(status(eng, j.id) == "finished" for j in before), 15)
+            master = eng.conn.get_node_from_key(keys.waiting("whatsapp", "normal"))
+            replica = next(r for r in six.replicas if r.client.info("replication")["master_port"] == master.port)
+            replica.client.execute_command("CLUSTER", "FAILOVER")
+            after, deadline = [], time.monotonic() + 4
+            while time.monotonic() < deadline:
+                after.append(put(eng, "whatsapp", "ok"))
+                time.sleep(0.05)
+            wait_until(lambda: replica.client.info("replication")["role"] == "master", 10)
+            wait_until(lambda: all(status(eng, j.id) == "finished" for j in after), 30)
+            assert eng.conn.get_node_from_key(keys.waiting("whatsapp", "normal")).port == replica.port
+        finally:
+            running.stop()
+        eng.conn.close()
+    finally:
+        keys.set_cluster(False)
+        six.stop()
