@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 JOB_ID = re.compile(r"[0-9a-f]{32}")
+TAGGED_JOB_ID = re.compile(r"\{[A-Za-z][A-Za-z0-9_-]{0,63}\}[A-Za-z0-9][A-Za-z0-9_-]{0,127}")  # cluster mode: {queue}id
 HEX = re.compile(r"[0-9a-f]{4,31}")
 DIGITS = re.compile(r"[0-9]+")
 PHONE_CHARS = re.compile(r"\+?[0-9 ().\-/]{7,25}")
@@ -59,6 +60,8 @@ def parse(text: str, to_e164: Callable[[str], str]) -> list[Target]:
         if JOB_ID.fullmatch(value):
             return [Target("job", value)]
         return [Target("job_prefix", value)] if HEX.fullmatch(value) else []
+    if TAGGED_JOB_ID.fullmatch(text):  # the tag is a queue name: its case stays
+        return [Target("job", text)]
     hashed = ORDER_HASH.fullmatch(text)
     if hashed:
         return [Target("order", hashed.group(1))]

@@ -13,6 +13,8 @@ import time
 
 import redis
 
+from .connection import masters
+
 REFRESH_S = 5.0
 
 
@@ -29,7 +31,9 @@ class HighWater:
         if now >= self._next:
             with self._lock:
                 if now >= self._next:
-                    maxmemory = int(self.conn.info("memory").get("maxmemory", 0))
+                    # cluster mode: the smallest master's, so the mark holds on every one
+                    limits = [int(node.info("memory").get("maxmemory", 0)) for node in masters(self.conn)]
+                    maxmemory = min((m for m in limits if m), default=0)
                     self._mark = int(maxmemory * self.ratio) if maxmemory else 0
                     self._next = now + self.refresh_s
         return self._mark

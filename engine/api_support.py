@@ -1,10 +1,10 @@
 """Small reads the REST API (api_shim) needs that the engine did not expose yet. Additive only."""
 from __future__ import annotations
 
-from . import keys
 from .app import Engine, resolve
+from .failure_groups import group_exists
 
 
 def failure_group_exists(signature: str, *, engine: Engine | None = None) -> bool:
     """True when a failure group with this signature has been recorded."""
-    return bool(resolve(engine).conn.exists(keys.failure_group(signature)))
+    return group_exists(resolve(engine), signature)

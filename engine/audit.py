@@ -75,10 +75,19 @@ def list_entries(*, since: datetime | None = None, until: datetime | None = None
     eng = resolve(engine)
     high = str(int(until.timestamp() * 1000)) if until else "+"
     low = str(int(since.timestamp() * 1000)) if since else "-"
+    streams = keys.audit_streams(eng.table.names)  # cluster mode: enqueues' entries are in their queue's stream
+    found = [e for name in streams for e in _entries(eng, name, high, low, actor, queue, action, limit)]
+    if len(streams) > 1:
+        found.sort(key=lambda e: tuple(map(int, e["id"].split("-"))), reverse=True)
+    return found[:limit]
+
+
+def _entries(eng: Engine, stream: str, high: str, low: str, actor: str | None, queue: str | None,
+             action: str | None, limit: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     cursor = high
     while len(out) < limit:
-        batch = eng.conn.xrevrange(keys.AUDIT, max=cursor, min=low, count=500)
+        batch = eng.conn.xrevrange(stream, max=cursor, min=low, count=500)
         if not batch:
             break
         for entry_id, raw in batch:

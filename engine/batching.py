@@ -13,6 +13,8 @@ import queue
 import threading
 from typing import TYPE_CHECKING, Any
 
+from . import keys
+
 if TYPE_CHECKING:
     from .worker import Worker
 
@@ -71,6 +73,15 @@ class Combiner:
             box.put(reply)
 
     def _step_many(self, caller: Worker, batch: list) -> list[tuple[Any, list]]:
+        if not keys.cluster():
+            return self._send(caller, batch)
+        by_slot: dict[str, list] = {}  # cluster mode: one call per queue slot (the completion's active set)
+        for entry in batch:
+            by_slot.setdefault(entry[1][0], []).append(entry)
+        replies = {id(e): r for group in by_slot.values() for e, r in zip(group, self._send(caller, group))}
+        return [replies[id(e)] for e in batch]
+
+    def _send(self, caller: Worker, batch: list) -> list[tuple[Any, list]]:
         n = len(batch)
         script_keys: list = []
         complete_args: list = []
@@ -78,7 +89,7 @@ class Combiner:
         for slot, k, a, take, _ in batch:
             script_keys += k
             complete_args += a
-            slot_args += [slot.name, slot._dequeue_static[4], "1" if take else "0"]
+            slot_args += [slot.name, slot._dequeue_static[4] if take else "", "1" if take else "0"]
         script_keys += caller._dequeue_keys
         out = caller._direct(caller.eng.scripts.step_many, script_keys,
                              [n, *complete_args, *slot_args, *caller._dequeue_static])

@@ -9,6 +9,7 @@ from __future__ import annotations
 from . import keys
 from .app import Engine, resolve
 from .errors import ConflictError, NotFoundError
+from .job_ids import in_queue
 from .schemas import check_job_id
 
 CANCELLED, CANCELLING = "cancelled", "cancelling"
@@ -21,7 +22,7 @@ def cancel_job(queue_name: str, job_id: str, *, engine: Engine | None = None) ->
     NotFoundError for an unknown job; ConflictError when it has already ended."""
     eng = resolve(engine)
     policy = eng.table[queue_name]
-    check_job_id(job_id)
+    job_id = in_queue(queue_name, check_job_id(job_id))  # cluster mode: a plain id is the queue's
     origin = eng.conn.hget(keys.job(job_id), "origin")
     if origin is not None and origin.decode() != queue_name:
         raise NotFoundError(f"job {job_id!r} not found on {queue_name}")

@@ -7,9 +7,12 @@ import logging
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.client import Pipeline
+from redis.cluster import ClusterNode, ClusterPipeline, RedisCluster
+from redis.exceptions import RedisClusterException
 from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelManagedConnection
 
+from . import keys
 from .errors import CredentialsError, EngineError, ServerError, ServerUnavailableError
 from .settings import Settings
 
@@ -18,6 +21,8 @@ log = logging.getLogger(__name__)
 # A refused or reset connection is retried (a restart or failover blip). A timeout is not: the server
 # may have received the command, and retrying would only make a frozen server hang the caller longer.
 _RETRY_ON = (redis.ConnectionError,)
+# redis-py's cluster client raises RedisClusterException (not a RedisError) for a cross-slot call, say
+_CLUSTER_ERRORS = (redis.RedisError, RedisClusterException)
 
 
 @functools.cache
@@ -25,7 +30,7 @@ def _wrapped(base: type[ServerError], original: type[redis.RedisError]) -> type:
     return type(original.__name__, (base, original), {"__module__": __name__, "__qualname__": original.__name__})
 
 
-def engine_error(exc: redis.RedisError) -> ServerError:
+def engine_error(exc: redis.RedisError | RedisClusterException) -> ServerError:
     """The engine error for a redis-py error: ServerUnavailableError for connection and timeout errors,
     ServerError for the rest. It stays an instance of the original class too, so code that catches
     redis-py's types (its NOSCRIPT and WATCH handling, the worker loop) behaves as before."""
@@ -73,6 +78,43 @@ class EngineRedis(redis.Redis):
         return EnginePipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
 
 
+class EngineClusterPipeline(ClusterPipeline):
+    """redis-py's cluster pipeline, raising the engine's errors. transaction=True needs one slot."""
+
+    def execute_command(self, *args, **kwargs):
+        try:
+            return super().execute_command(*args, **kwargs)
+        except EngineError:
+            raise
+        except _CLUSTER_ERRORS as exc:
+            raise engine_error(exc) from exc
+
+    def execute(self, raise_on_error: bool = True):
+        try:
+            return super().execute(raise_on_error)
+        except EngineError:
+            raise
+        except _CLUSTER_ERRORS as exc:
+            raise engine_error(exc) from exc
+
+
+class EngineCluster(RedisCluster):
+    """redis-py's cluster client (REDIS_CLUSTER_NODES), raising the engine's errors like EngineRedis."""
+
+    def execute_command(self, *args, **kwargs):
+        try:
+            return super().execute_command(*args, **kwargs)
+        except EngineError:
+            raise
+        except _CLUSTER_ERRORS as exc:
+            raise engine_error(exc) from exc
+
+    def pipeline(self, transaction=None, shard_hint=None) -> EngineClusterPipeline:
+        pipe = super().pipeline(transaction=transaction, shard_hint=shard_hint)
+        pipe.__class__ = EngineClusterPipeline  # the same object, our error mapping on top
+        return pipe
+
+
 class FollowingSentinelConnection(SentinelManagedConnection):
     """Asks Sentinel for the master on every (re)connect, redis-py's own retries included, so that
     clients follow a failover instead of reconnecting to the old address (redis-py issue #3874)."""
@@ -85,17 +127,17 @@ class FollowingSentinelConnection(SentinelManagedConnection):
         super().connect_check_health(check_health=check_health, retry_socket_connect=False)
 
 
-def connect(settings: Settings, *, check: bool = True) -> EngineRedis:
-    """A client for the configured server (URL, host/port or Sentinel); reconnects by itself."""
-    common = dict(
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=3, supported_errors=_RETRY_ON),  # ~1 s of blips
-        retry_on_error=list(_RETRY_ON),
-        health_check_interval=15,
-        socket_keepalive=True,
-        socket_timeout=settings.redis_socket_timeout_s,
-        socket_connect_timeout=settings.redis_connect_timeout_s,
-    )
-    if settings.redis_sentinels:
+def connect(settings: Settings, *, check: bool = True) -> EngineRedis | EngineCluster:
+    """A client for the configured server (cluster nodes, URL, host/port or Sentinel); reconnects by itself.
+    It also sets the process's key layout (engine/keys.py): hash-tagged per queue on a cluster."""
+    retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=3, supported_errors=_RETRY_ON)  # ~1 s of blips
+    timeouts = dict(socket_keepalive=True, socket_timeout=settings.redis_socket_timeout_s,
+                    socket_connect_timeout=settings.redis_connect_timeout_s)
+    common = dict(retry=retry, retry_on_error=list(_RETRY_ON), health_check_interval=15, **timeouts)
+    keys.set_cluster(bool(settings.redis_cluster_nodes))
+    if settings.redis_cluster_nodes:  # wins over the URL, host/port and Sentinel settings
+        conn = _cluster_client(settings, retry, timeouts)
+    elif settings.redis_sentinels:
         sentinel = Sentinel(settings.sentinel_hosts, socket_timeout=settings.redis_socket_timeout_s,
                             socket_connect_timeout=settings.redis_connect_timeout_s, password=None)
         conn = sentinel.master_for(
@@ -121,6 +163,27 @@ def connect(settings: Settings, *, check: bool = True) -> EngineRedis:
     return conn
 
 
+def _cluster_client(settings: Settings, retry: Retry, timeouts: dict) -> EngineCluster:
+    """The cluster client; it reads the slot map at once, so an unreachable cluster fails here."""
+    try:
+        return EngineCluster(startup_nodes=[ClusterNode(h, p) for h, p in settings.cluster_nodes], retry=retry,
+                             username=settings.redis_username, password=settings.redis_password, **timeouts)
+    except _CLUSTER_ERRORS as exc:  # redis-py wraps a node's refusal of the credentials in its own error
+        if _refused_credentials(exc):
+            raise CredentialsError(f"the Redis cluster refused the credentials (REDIS_USERNAME, REDIS_PASSWORD): "
+                                   f"{exc}") from exc
+        raise ServerUnavailableError(f"cannot reach the Redis cluster (REDIS_CLUSTER_NODES): {exc}") from exc
+
+
+def _refused_credentials(exc: BaseException | None) -> bool:
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, redis.AuthenticationError) or "username-password" in str(exc) or "NOAUTH" in str(exc):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
 def _watch_master(conn: redis.Redis, *, interval_s: float) -> None:
     """Ask Sentinel for the master every interval: when it changed (a SENTINEL FAILOVER, say),
     redis-py's pool drops its idle connections, so writes stop going to the demoted primary."""
@@ -138,8 +201,8 @@ def _watch_master(conn: redis.Redis, *, interval_s: float) -> None:
     threading.Thread(target=watch, name="sentinel-master-watch", daemon=True).start()
 
 
-def check_server(conn: redis.Redis) -> None:
-    """Ping, and warn loudly when the eviction policy could silently drop jobs."""
+def check_server(conn: redis.Redis | RedisCluster) -> None:
+    """Ping, and warn loudly when the eviction policy could silently drop jobs (on every master of a cluster)."""
     try:
         conn.ping()
     except redis.AuthenticationError as exc:  # WRONGPASS, NOAUTH: a setting to fix, not a server to wait for
@@ -150,13 +213,18 @@ def check_server(conn: redis.Redis) -> None:
                                f"(deploy/valkey/engine.acl): {exc}") from exc
     except redis.RedisError as exc:
         raise ServerUnavailableError(f"cannot reach the Redis server: {exc}") from exc
-    policy = _eviction_policy(conn)
+    policy = next((p for p in map(_eviction_policy, masters(conn)) if p != "noeviction"), "noeviction")
     if policy != "noeviction":
         log.warning(
             "!!! Redis maxmemory-policy is %r, not 'noeviction': under memory pressure the server "
             "will evict keys and silently LOSE JOBS. Set maxmemory-policy noeviction. !!!",
             policy,
         )
+
+
+def masters(conn: redis.Redis | RedisCluster) -> list[redis.Redis]:
+    """A client per master: the cluster's masters (redis-py's own node clients), or the one server."""
+    return [n.redis_connection for n in conn.get_primaries()] if isinstance(conn, RedisCluster) else [conn]
 
 
 def _eviction_policy(conn: redis.Redis) -> str:

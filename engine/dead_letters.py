@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 import zlib
 
-from . import keys
+from . import fanout, keys
 from .app import Engine, resolve
 from .clock import ms_to_iso, server_ms
 from .errors import ConflictError, NotFoundError, ValidationError
@@ -32,12 +32,13 @@ class Filter:
     since: datetime | None = None
     until: datetime | None = None
 
-    def index_key(self) -> str:
+    def index_keys(self, queues: list[str]) -> list[str]:
+        """The index to read: one key, or in cluster mode one per queue slot, merged (engine/fanout.py)."""
         if self.group:
-            return keys.dlq_group(self.group)
+            return sorted({keys.dlq_group(self.group, q) for q in ([self.queue] if self.queue else queues)})
         if self.queue:
-            return keys.dlq_queue(self.queue)
-        return keys.DLQ_ALL
+            return [keys.dlq_queue(self.queue)]
+        return keys.dlq_alls(queues)
 
     def score_range(self) -> tuple[str, str]:
         low = str(int(self.since.timestamp() * 1000)) if self.since else "-inf"
@@ -83,13 +84,7 @@ def _entry(job_id: str, raw: dict[bytes, bytes], attempts: list[bytes] | None = 
 def _ids(eng: Engine, flt: Filter) -> Iterator[str]:
     """Entry ids matching the index part of the filter, newest first, in chunks."""
     low, high = flt.score_range()
-    start = 0
-    while True:
-        chunk = eng.conn.zrevrangebyscore(flt.index_key(), high, low, start=start, num=CHUNK)
-        if not chunk:
-            return
-        yield from (i.decode() for i in chunk)
-        start += len(chunk)
+    yield from fanout.zrev_iter(eng.conn, flt.index_keys(eng.table.names), high, low, CHUNK)
 
 
 def _fetch(eng: Engine, ids: list[str], with_errors: bool = False) -> list[dict[str, Any]]:
@@ -117,8 +112,9 @@ def list_entries(flt: Filter | None = None, *, offset: int = 0, limit: int = 50,
         eng.table[flt.queue]
     if not flt.needs_scan():
         low, high = flt.score_range()
-        total = eng.conn.zcount(flt.index_key(), low, high)
-        ids = [i.decode() for i in eng.conn.zrevrangebyscore(flt.index_key(), high, low, start=offset, num=limit)]
+        names = flt.index_keys(eng.table.names)
+        total = fanout.zcount(eng.conn, names, low, high)
+        ids = fanout.zrev_page(eng.conn, names, high, low, offset, limit)
         return _fetch(eng, ids), total
     matched: list[dict[str, Any]] = []
     total = 0
@@ -169,9 +165,9 @@ def exists(entry_id: str, *, engine: Engine | None = None) -> bool:
 
 def _retry_args(eng: Engine, entry_id: str, queue: str) -> tuple[list[str], list[Any]]:
     lists = {p: keys.waiting(queue, p) for p in keys.PRIORITIES}
-    return ([keys.dlq_entry(entry_id), keys.DLQ_ALL, keys.dlq_queue(queue), keys.job(entry_id),
+    return ([keys.dlq_entry(entry_id), keys.dlq_all(queue), keys.dlq_queue(queue), keys.job(entry_id),
              keys.failed(queue), keys.wake(queue)],
-            [entry_id, keys.dlq_group(""), json.dumps(lists), "", 0])
+            [entry_id, keys.dlq_group("", queue), json.dumps(lists), "", 0])
 
 
 def current_data(entry_id: str, *, engine: Engine | None = None) -> dict[str, Any]:
@@ -233,7 +229,8 @@ def delete(entry_id: str, *, engine: Engine | None = None) -> bool:
     queue = eng.conn.hget(keys.dlq_entry(entry_id), "queue")
     if queue is None:
         raise NotFoundError(f"dead-letter entry {entry_id!r} not found")
-    return eng.scripts.remove(keys=keys.job_all(queue.decode(), entry_id), args=[entry_id, keys.dlq_group("")]) == 1
+    q = queue.decode()
+    return eng.scripts.remove(keys=keys.job_all(q, entry_id), args=[entry_id, keys.dlq_group("", q)]) == 1
 
 
 def _each(action, flt: Filter | None, ids: list[str] | None, eng: Engine) -> int:

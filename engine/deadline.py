@@ -12,6 +12,7 @@ from contextvars import ContextVar
 from typing import Iterator
 
 import redis
+from redis.cluster import RedisCluster
 
 from .app import Engine
 from .errors import ServerUnavailableError
@@ -42,7 +43,16 @@ def before_write(eng: Engine) -> None:
         return
     if left <= 0:
         raise ServerUnavailableError("the request's time budget passed before the write; nothing was written")
-    pool = eng.conn.connection_pool
+    # cluster mode: the write's master is not known here, so every master must answer
+    pools = [n.redis_connection.connection_pool for n in eng.conn.get_primaries()] \
+        if isinstance(eng.conn, RedisCluster) else [eng.conn.connection_pool]
+    for pool in pools:
+        _ping(pool, max(0.001, remaining() or 0))
+    if (remaining() or 0) <= 0:
+        raise ServerUnavailableError("the request's time budget passed before the write; nothing was written")
+
+
+def _ping(pool, left: float) -> None:
     conn = None
     try:
         conn = pool.get_connection()  # (re)connecting talks to the server too
@@ -56,5 +66,3 @@ def before_write(eng: Engine) -> None:
     finally:
         if conn is not None:
             pool.release(conn)
-    if (remaining() or 0) <= 0:
-        raise ServerUnavailableError("the request's time budget passed before the write; nothing was written")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -16,8 +15,10 @@ from .app import Engine
 from .audit import KEEP_MS as AUDIT_KEEP_MS
 from .audit import append as append_audit
 from .errors import ServerFullError, ValidationError
+from .job_ids import new_job_id
+from .jobs import rq_job
 from .oom import OutOfMemory
-from .schemas import check_job_id
+from .schemas import check_new_job_id
 from .search_index import index_keys
 
 PRIORITIES = keys.PRIORITIES
@@ -76,19 +77,20 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
     policy = eng.table[req.queue]
     if req.priority not in PRIORITIES:
         raise ValidationError("priority", f"must be one of {', '.join(PRIORITIES)}")
-    job_id = check_job_id(req.job_id) if req.job_id is not None else uuid.uuid4().hex
+    given = check_new_job_id(req.job_id, req.queue, keys.cluster()) if req.job_id is not None else None
+    job_id = new_job_id(req.queue, given)  # in cluster mode it opens with the queue's hash tag
     run_at_ms, delay_ms = _timing(req)
     job = Job.create(
         policy.func,
         kwargs=req.data,
         connection=eng.conn,
-        id=job_id,
         origin=req.queue,
         timeout=policy.timeout_s,
         result_ttl=policy.keep_completed_s,
         failure_ttl=policy.keep_failed_s,
         serializer=JSONSerializer,
     )
+    job._id = job_id  # RQ's id setter refuses a hash tag's braces; its key and fetch take them
     job.enqueued_at = datetime.now(timezone.utc)
     fields = job.to_dict()
     if len(job.data) <= PLAIN_PAYLOAD_MAX_BYTES:  # zlib saves nothing on a small payload; reading it costs
@@ -109,8 +111,8 @@ def _prepare(eng: Engine, req: EnqueueRequest) -> tuple[Job, list[str], list[Any
         keys.waiting(req.queue, req.priority),
         keys.scheduled(req.queue),
         keys.wake(req.queue),
-        keys.RQ_QUEUES,
-        keys.AUDIT,
+        keys.rq_queues(req.queue),
+        keys.audit(req.queue),
         *index_keys(policy, req.data, eng.settings.phone_region),  # the business-key index (search_index)
     ]
     return job, script_keys, flat
@@ -128,7 +130,7 @@ def enqueue(eng: Engine, req: EnqueueRequest) -> Job:
     if created == -1:
         raise ServerFullError(int(status), args[3])
     if not created:
-        existing = Job.fetch(job.id, connection=eng.conn, serializer=JSONSerializer)
+        existing = rq_job(eng.conn, job.id)
         if req.audit and existing.origin == req.queue:  # a re-send: nothing written, so its entry may follow
             append_audit(eng, req.audit)
         return existing
@@ -139,10 +141,13 @@ def enqueue_many(eng: Engine, requests: list[EnqueueRequest]) -> list[Job]:
     """Validate all, then enqueue all in one pipelined round trip (not one transaction). Jobs refused at
     the memory high-water mark are not written: ServerFullError then lists the ids that were."""
     prepared = [_prepare(eng, r) for r in requests]
-    pipe = eng.conn.pipeline(transaction=False)
-    for _job, script_keys, args in prepared:
-        eng.scripts.enqueue(keys=script_keys, args=args, client=pipe)
-    replies = pipe.execute(raise_on_error=False)
+    if keys.cluster():  # redis-py's cluster pipeline refuses scripts: one call per job (each in its own slot)
+        replies = [_call(eng, script_keys, args) for _job, script_keys, args in prepared]
+    else:
+        pipe = eng.conn.pipeline(transaction=False)
+        for _job, script_keys, args in prepared:
+            eng.scripts.enqueue(keys=script_keys, args=args, client=pipe)
+        replies = pipe.execute(raise_on_error=False)
     for reply in replies:
         if isinstance(reply, Exception) and not isinstance(reply, OutOfMemory):
             raise reply
@@ -152,6 +157,13 @@ def enqueue_many(eng: Engine, requests: list[EnqueueRequest]) -> list[Job]:
         used = None if isinstance(refused[0], Exception) else int(refused[0][1])
         raise ServerFullError(used, prepared[0][2][3], accepted=accepted)
     return [job for job, _k, _a in prepared]
+
+
+def _call(eng: Engine, script_keys: list[str], args: list[Any]) -> Any:
+    try:
+        return eng.scripts.enqueue(keys=script_keys, args=args)
+    except OutOfMemory as exc:  # as the pipeline hands it back
+        return exc
 
 
 def script_call(eng: Engine, req: EnqueueRequest) -> tuple[list[str], list[Any]]:

@@ -37,22 +37,46 @@ def list_groups(*, limit: int = 100, engine=None) -> list[dict]:
     from .clock import ms_to_iso
 
     eng = resolve(engine)
-    sigs = [s.decode() for s in eng.conn.zrevrange(keys.FAILURE_GROUPS, 0, limit - 1)]
+    queues = eng.table.names if keys.cluster() else [None]  # cluster mode: a group's parts, one per queue slot
     pipe = eng.conn.pipeline(transaction=False)
+    for q in queues:
+        pipe.zrevrange(keys.failure_groups(q), 0, limit - 1, withscores=True)
+    seen: dict[str, float] = {}
+    for part in pipe.execute():
+        for sig, score in part:
+            seen[sig.decode()] = max(score, seen.get(sig.decode(), score))
+    sigs = sorted(seen, key=lambda s: -seen[s])[:limit]
     for sig in sigs:
-        pipe.hgetall(keys.failure_group(sig))
-        pipe.zcard(keys.dlq_group(sig))
+        for q in queues:
+            pipe.hgetall(keys.failure_group(sig, q))
+            pipe.zcard(keys.dlq_group(sig, q))
     out = pipe.execute()
     groups = []
     for i, sig in enumerate(sigs):
-        f = {k.decode(): v.decode() for k, v in out[2 * i].items()}
-        if not f:
+        parts = out[2 * len(queues) * i: 2 * len(queues) * (i + 1)]
+        found = [{k.decode(): v.decode() for k, v in raw.items()} for raw in parts[0::2] if raw]
+        if not found:
             continue
+        f = found[0]
+        samples = [j for part in found for j in json.loads(part.get("samples") or "[]")]
+        queue_counts: dict[str, int] = {}
+        for part in found:
+            for k, v in part.items():
+                if k.startswith("q:"):
+                    queue_counts[k[2:]] = queue_counts.get(k[2:], 0) + int(v)
         groups.append({
             "signature": sig, "type": f.get("type", ""), "message": f.get("message", ""),
-            "function": f.get("function", ""), "count": int(f.get("count", 0)),
-            "first_seen": ms_to_iso(f.get("first_ms", 0)), "last_seen": ms_to_iso(f.get("last_ms", 0)),
-            "queues": {k[2:]: int(v) for k, v in f.items() if k.startswith("q:")},
-            "sample_job_ids": json.loads(f.get("samples") or "[]"), "dead_lettered": out[2 * i + 1],
+            "function": f.get("function", ""), "count": sum(int(p.get("count", 0)) for p in found),
+            "first_seen": ms_to_iso(min(int(p.get("first_ms", 0)) for p in found)),
+            "last_seen": ms_to_iso(max(int(p.get("last_ms", 0)) for p in found)),
+            "queues": queue_counts, "sample_job_ids": samples[:5], "dead_lettered": sum(parts[1::2]),
         })
     return groups
+
+
+def group_exists(eng, sig: str) -> bool:
+    """True when the failure group is known (in cluster mode: on any queue's slot)."""
+    from . import keys
+
+    queues = eng.table.names if keys.cluster() else [None]
+    return bool(eng.conn.exists(*sorted({keys.failure_group(sig, q) for q in queues})))

@@ -16,6 +16,7 @@ from .app import Engine
 from .errors import JobCancelled, PermanentError, ProviderBackPressure
 from .failure_groups import signature
 from .hooks import Hooks
+from .job_ids import in_queue
 from .jobs import RunningJob
 
 log = logging.getLogger("engine.failures")
@@ -105,23 +106,23 @@ def _fail_call(eng: Engine, queue: str, job_id: str, kwargs: dict[str, Any], fun
     return dict(
         keys=[keys.active(queue), keys.job(job_id), keys.scheduled(queue), keys.attempts(job_id),
               keys.job_log(job_id), keys.pressure(queue), keys.waiting(queue, priority), keys.wake(queue),
-              keys.failed(queue), keys.dlq_entry(job_id), keys.DLQ_ALL, keys.dlq_queue(queue),
-              keys.failure_group(sig), keys.FAILURE_GROUPS, keys.cancelled(queue)],
+              keys.failed(queue), keys.dlq_entry(job_id), keys.dlq_all(queue), keys.dlq_queue(queue),
+              keys.failure_group(sig, queue), keys.failure_groups(queue), keys.cancelled(queue)],
         args=[member, job_id, action, json.dumps(error), wait_ms, eng.table[queue].keep_failed_s, sig,
-              keys.dlq_group(""), json.dumps(entry), json.dumps(group), keys.metrics_prefix("m", queue)])
+              keys.dlq_group("", queue), json.dumps(entry), json.dumps(group), keys.metrics_prefix("m", queue)])
 
 
 def fail_after_completion(eng: Engine, queue: str, job_id: str, error_type: str, message: str) -> bool:
     """A finished job whose effect failed later (e.g. WhatsApp reported an accepted message undeliverable):
     dead-letter it through the same step as a failed run, so it counts in the failure groups and support can
     fix and retry it. False when the job is not finished (already failed, retried or gone)."""
+    job_id = in_queue(queue, job_id)  # cluster mode: a plain id is the queue's tagged one
     raw = eng.conn.hgetall(keys.job(job_id))
     fields = {k.decode(): v.decode(errors="replace") for k, v in raw.items()}  # `data` is compressed
     if fields.get(keys.JobField.STATUS) != "finished" or fields.get(keys.JobField.ORIGIN) != queue:
         return False
-    from rq.job import Job
-    from rq.serializers import JSONSerializer
-    job = Job.fetch(job_id, connection=eng.conn, serializer=JSONSerializer)
+    from .jobs import rq_job
+    job = rq_job(eng.conn, job_id)
     error = {"type": error_type, "message": message[:2000], "traceback": "", "worker": "",
              "time": time.time(), "run": int(fields.get(keys.JobField.RUNS) or 0),
              "function": job.func_name.rsplit(".", 1)[-1]}

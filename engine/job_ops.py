@@ -8,6 +8,7 @@ from . import dead_letters, jobs, keys
 from .app import Engine, resolve
 from .clock import ms_to_iso, server_ms
 from .errors import ConflictError, NotFoundError, ValidationError
+from .job_ids import in_queue
 from .schemas import check_job_id
 
 STATES = ("queued", "scheduled", "started", "finished", "failed", "cancelled")
@@ -17,7 +18,7 @@ def get_job(queue_name: str, job_id: str, *, engine: Engine | None = None) -> di
     """Everything known about one job: state, data, options, runs, errors, result, times, progress, log."""
     eng = resolve(engine)
     policy = eng.table[queue_name]
-    check_job_id(job_id)
+    job_id = in_queue(queue_name, check_job_id(job_id))  # cluster mode: a plain id is the queue's
     pipe = eng.conn.pipeline(transaction=False)
     pipe.hgetall(keys.job(job_id))
     pipe.lrange(keys.attempts(job_id), 0, -1)
@@ -61,7 +62,7 @@ def retry_job(queue_name: str, job_id: str, *, data: dict[str, Any] | None = Non
     ConflictError."""
     eng = resolve(engine)
     eng.table[queue_name]
-    check_job_id(job_id)
+    job_id = in_queue(queue_name, check_job_id(job_id))  # cluster mode: a plain id is the queue's
     status = eng.conn.hget(keys.job(job_id), keys.JobField.STATUS)
     origin = eng.conn.hget(keys.job(job_id), keys.JobField.ORIGIN)
     if status is None and not dead_letters.exists(job_id, engine=eng):
@@ -77,11 +78,11 @@ def remove_job(queue_name: str, job_id: str, *, engine: Engine | None = None) ->
     """Delete a job (waiting, scheduled, finished or failed) and its dead-letter entry; not a running one."""
     eng = resolve(engine)
     eng.table[queue_name]
-    check_job_id(job_id)
+    job_id = in_queue(queue_name, check_job_id(job_id))  # cluster mode: a plain id is the queue's
     origin = eng.conn.hget(keys.job(job_id), keys.JobField.ORIGIN)
     if origin is not None and origin.decode() != queue_name:
         raise NotFoundError(f"job {job_id!r} not found on {queue_name}")
-    result = eng.scripts.remove(keys=keys.job_all(queue_name, job_id), args=[job_id, keys.dlq_group("")])
+    result = eng.scripts.remove(keys=keys.job_all(queue_name, job_id), args=[job_id, keys.dlq_group("", queue_name)])
     if result == 0:
         raise NotFoundError(f"job {job_id!r} not found on {queue_name}")
     if result == -1:

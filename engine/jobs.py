@@ -13,11 +13,21 @@ from .app import Engine
 from .job_view import payload_parts
 
 
+def rq_job(conn: Any, job_id: str, *, load: bool = True) -> Job:
+    """RQ's Job of `job_id` (loaded unless load=False; NoSuchJobError when missing). RQ's constructor
+    refuses a cluster-mode id's hash-tag braces; its key, refresh and save take them."""
+    job = Job(connection=conn, serializer=JSONSerializer)
+    job._id = job_id
+    if load:
+        job.refresh()
+    return job
+
+
 def from_fields(eng: Engine, job_id: str, raw: dict[bytes, bytes] | list) -> tuple[Job, dict[str, str]]:
     """(Job, text fields) from HGETALL output (a dict or a flat list)."""
     if isinstance(raw, list):
         raw = dict(zip(raw[::2], raw[1::2]))
-    job = Job(job_id, connection=eng.conn, serializer=JSONSerializer)
+    job = rq_job(eng.conn, job_id, load=False)
     job.restore(raw)
     text = {k.decode(): v.decode(errors="replace") for k, v in raw.items() if k != b"data"}
     return job, text
@@ -46,8 +56,7 @@ class RunningJob:
 
     def rq_job(self) -> Job:
         """The full RQ Job, for hooks that want it."""
-        return Job.fetch(self.id, connection=self.connection, serializer=JSONSerializer)
-
+        return rq_job(self.connection, self.id)
 
 
 @lru_cache(maxsize=256)

@@ -3,13 +3,41 @@
 RQ's own keys (jobs, queue lists, registries, workers) keep RQ's names so that `rq info` and
 rq-dashboard still see our queues, jobs and workers. Everything the engine adds lives under `jq:`.
 The hashes' field names and the active-set member format are here too (JobField, WorkerField, member).
+
+Cluster mode (set_cluster, by engine.connection.connect): every per-queue key carries the queue's hash
+tag (`rq:queue:{whatsapp}`), job ids start with it (`{whatsapp}3f2a...`, engine/job_ids.py), so a job's keys
+share its queue's slot; the cross-queue indexes a Lua step writes are per queue (`jq:dlq:all:{q}`), and
+the worker registry shares one tag. Standalone and Sentinel keep RQ's names byte for byte.
 """
 from __future__ import annotations
 
+import re
+
 from rq.defaults import RQ_KEY_PREFIX as RQ
+
+from .fields import JobField, WorkerField  # noqa: F401 - the hashes' field names, read as keys.JobField
 
 JQ = "jq"
 PRIORITIES = ("high", "normal", "low")
+_cluster = False
+WORKER_TAG = "{workers}"  # cluster mode: the worker registry's keys (hashes, RQ's sets, ours) share one slot
+
+
+def set_cluster(on: bool) -> None:
+    """Choose the process's key layout: hash-tagged (Redis Cluster) or RQ's names (standalone, Sentinel)."""
+    global _cluster, WORKERS, RQ_WORKERS
+    _cluster = bool(on)
+    w = WORKER_TAG if _cluster else ""
+    WORKERS, RQ_WORKERS = f"{JQ}:workers{w}", f"{RQ}:workers{w}"
+
+
+def cluster() -> bool:
+    return _cluster
+
+
+def _q(queue: str) -> str:
+    """A queue's key segment: its hash tag in cluster mode, its name otherwise."""
+    return f"{{{queue}}}" if _cluster else queue
 
 
 def job(job_id: str) -> str:
@@ -17,40 +45,10 @@ def job(job_id: str) -> str:
     return f"{RQ}:job:{job_id}"
 
 
-class JobField:
-    """Field names of the job hash. RQ's own fields keep RQ's names (rq.job.Job.to_dict), so RQ's
-    tools read our jobs; the engine's own start with `jq_`. The Lua steps write the same names as
-    literals: lua/enqueue.lua, dequeue.lua, complete.lua, fail.lua, dlq_retry.lua, remove.lua."""
-
-    STATUS = "status"
-    ORIGIN = "origin"
-    DATA = "data"
-    DESCRIPTION = "description"
-    TIMEOUT = "timeout"
-    RESULT_TTL = "result_ttl"
-    FAILURE_TTL = "failure_ttl"
-    WORKER_NAME = "worker_name"
-    ENQUEUED_AT = "enqueued_at"  # RQ's utcformat text, like started_at and ended_at
-    STARTED_AT = "started_at"  # set by dequeue.lua (server clock)
-    ENDED_AT = "ended_at"  # set by complete.lua and fail.lua
-    PRIORITY = "jq_priority"
-    RUNS = "jq_runs"
-    READY_MS = "jq_ready_ms"  # since when the job could run (ms): the start of its wait
-    DUE_MS = "jq_due_ms"
-    STARTED_MS = "jq_started_ms"
-    ENDED_MS = "jq_ended_ms"
-    RUN_MS = "jq_run_ms"
-    RESULT = "jq_result"
-    PROGRESS = "jq_progress"
-    CANCEL_MS = "jq_cancel_ms"  # when an operator asked to cancel (server ms): engine/cancel.py
-    DEAD_MS = "jq_dead_ms"  # when last dead-lettered, kept after an operator retried it (lua/dlq_retry.lua)
-    PACE_KEY = "jq_pace_key"  # the value of the queue's key_limit field (enqueue.py), read by dequeue.lua
-
-
 def pace_prefix(queue: str) -> str:
     """Per-key pacing of `queue` (lua/dequeue.lua appends the key): `<prefix><key>` the next allowed start
     (string, PX), `<prefix><key>:wait` the key's held jobs in order (each also in the scheduled set)."""
-    return f"{JQ}:pace:{queue}:"
+    return f"{JQ}:pace:{_q(queue)}:"
 
 
 def member(job_id: str, worker_name: str) -> str:
@@ -69,52 +67,57 @@ def parse_member(value: str | bytes) -> tuple[str, str]:
 def waiting(queue: str, priority: str) -> str:
     """The RQ queue list for one priority level; `normal` is RQ's plain queue key."""
     suffix = "" if priority == "normal" else f":{priority}"
-    return f"{RQ}:queue:{queue}{suffix}"
+    return f"{RQ}:queue:{_q(queue)}{suffix}"
 
 
 
 RQ_QUEUES = f"{RQ}:queues"
 
 
+def rq_queues(queue: str) -> str:
+    """RQ's set of queue keys (`rq:queues`); per queue in cluster mode (enqueue.lua adds to it)."""
+    return f"{RQ}:queues:{_q(queue)}" if _cluster else RQ_QUEUES
+
+
 def scheduled(queue: str) -> str:
     """RQ's ScheduledJobRegistry key; we score it with the due time in float seconds."""
-    return f"{RQ}:scheduled:{queue}"
+    return f"{RQ}:scheduled:{_q(queue)}"
 
 
 def finished(queue: str) -> str:
-    return f"{RQ}:finished:{queue}"
+    return f"{RQ}:finished:{_q(queue)}"
 
 
 def failed(queue: str) -> str:
-    return f"{RQ}:failed:{queue}"
+    return f"{RQ}:failed:{_q(queue)}"
 
 
 def cancelled(queue: str) -> str:
     """RQ's CanceledJobRegistry key: cancelled jobs, score = expiry time (s), kept with the failed retention."""
-    return f"{RQ}:canceled:{queue}"
+    return f"{RQ}:canceled:{_q(queue)}"
 
 
 def active(queue: str) -> str:
     """Running jobs: member(job_id, worker), score = lease deadline in ms (server clock)."""
-    return f"{JQ}:active:{queue}"
+    return f"{JQ}:active:{_q(queue)}"
 
 
 def rate_log(queue: str) -> str:
-    return f"{JQ}:rate:{queue}"
+    return f"{JQ}:rate:{_q(queue)}"
 
 
 def control(queue: str) -> str:
     """Runtime control hash: paused, limit, window_ms."""
-    return f"{JQ}:ctl:{queue}"
+    return f"{JQ}:ctl:{_q(queue)}"
 
 
 def pressure(queue: str) -> str:
     """Set with a TTL while a provider asked us to back off."""
-    return f"{JQ}:pressure:{queue}"
+    return f"{JQ}:pressure:{_q(queue)}"
 
 
 def wake(queue: str) -> str:
-    return f"{JQ}:wake:{queue}"
+    return f"{JQ}:wake:{_q(queue)}"
 
 
 def attempts(job_id: str) -> str:
@@ -129,7 +132,7 @@ def job_all(queue: str, job_id: str) -> list[str]:
     """Every key a job's removal touches (engine/lua/remove.lua's KEYS): its hash, errors, log, the
     queue's lists and registries, and its dead-letter entry and indexes."""
     return [job(job_id), attempts(job_id), job_log(job_id), *(waiting(queue, p) for p in PRIORITIES),
-            scheduled(queue), finished(queue), failed(queue), dlq_entry(job_id), DLQ_ALL, dlq_queue(queue)]
+            scheduled(queue), finished(queue), failed(queue), dlq_entry(job_id), dlq_all(queue), dlq_queue(queue)]
 
 
 def dlq_entry(job_id: str) -> str:
@@ -139,34 +142,62 @@ def dlq_entry(job_id: str) -> str:
 DLQ_ALL = f"{JQ}:dlq:all"
 
 
+def dlq_all(queue: str) -> str:
+    """The dead-letter index fail.lua writes for a job of `queue`: DLQ_ALL, or the queue's own in cluster
+    mode (jq:dlq:all:{q}; readers merge them, engine/fanout.py)."""
+    return f"{DLQ_ALL}:{_q(queue)}" if _cluster else DLQ_ALL
+
+
+def dlq_alls(queues) -> list[str]:
+    """Every dead-letter index to read for all of `queues`."""
+    return sorted({dlq_all(q) for q in queues})
+
+
 def dlq_queue(queue: str) -> str:
-    return f"{JQ}:dlq:queue:{queue}"
+    return f"{JQ}:dlq:queue:{_q(queue)}"
 
 
-def dlq_group(signature: str) -> str:
-    return f"{JQ}:dlq:group:{signature}"
+def dlq_group(signature: str, queue: str | None = None) -> str:
+    """Dead letters of one failure group (a prefix with ""); per queue in cluster mode."""
+    return f"{JQ}:dlq:group:{_q(queue)}:{signature}" if _cluster else f"{JQ}:dlq:group:{signature}"
 
 
-def failure_group(signature: str) -> str:
-    return f"{JQ}:fgroup:{signature}"
+def failure_group(signature: str, queue: str | None = None) -> str:
+    """A failure group's hash (a prefix with ""); per queue in cluster mode, merged by its readers."""
+    return f"{JQ}:fgroup:{_q(queue)}:{signature}" if _cluster else f"{JQ}:fgroup:{signature}"
 
 
 FAILURE_GROUPS = f"{JQ}:fgroups"
+
+
+def failure_groups(queue: str | None = None) -> str:
+    """The failure-group index fail.lua writes: FAILURE_GROUPS, or the queue's own in cluster mode."""
+    return f"{FAILURE_GROUPS}:{_q(queue)}" if _cluster else FAILURE_GROUPS
 FAILURE_GROUPS_TRIM_CURSOR = f"{JQ}:fgroups:trim"  # where the retention pass resumes (a score)
+
+
+def failure_groups_cursor(queue: str) -> str:
+    return f"{FAILURE_GROUPS_TRIM_CURSOR}:{_q(queue)}" if _cluster else FAILURE_GROUPS_TRIM_CURSOR
+
+
+def unused(near: str) -> str:
+    """A key never written, in the slot of `near` (a queue name or a key): a Lua step's unused KEYS entry."""
+    found = re.search(r"\{([^}]+)\}", near)
+    return f"{JQ}:unused:{{{found.group(1) if found else near}}}"
 
 
 def metrics(resolution: str, queue: str, bucket_s: int) -> str:
     """Counter hash for one queue and one time bucket; resolution is m, h or d."""
-    return f"{JQ}:m:{resolution}:{queue}:{bucket_s}"
+    return f"{JQ}:m:{resolution}:{_q(queue)}:{bucket_s}"
 
 
 def metrics_prefix(resolution: str, queue: str) -> str:
-    return f"{JQ}:m:{resolution}:{queue}:"
+    return f"{JQ}:m:{resolution}:{_q(queue)}:"
 
 
 def metrics_rolled(queue: str) -> str:
     """The start (s) of the last minute bucket folded into hours and days."""
-    return f"{JQ}:m:rolled:{queue}"
+    return f"{JQ}:m:rolled:{_q(queue)}"
 
 
 WORKERS = f"{JQ}:workers"  # live workers, score = last heartbeat (ms, server clock)
@@ -174,7 +205,7 @@ WORKERS = f"{JQ}:workers"  # live workers, score = last heartbeat (ms, server cl
 
 def worker(worker_id: str) -> str:
     """RQ's worker hash (rq.worker.Worker.key), so `rq info` reads our workers; fields: WorkerField."""
-    return f"{RQ}:worker:{worker_id}"
+    return f"{RQ}:worker:{WORKER_TAG}{worker_id}" if _cluster else f"{RQ}:worker:{worker_id}"
 
 
 RQ_WORKERS = f"{RQ}:workers"  # RQ's set of every worker hash key
@@ -182,63 +213,62 @@ RQ_WORKERS = f"{RQ}:workers"  # RQ's set of every worker hash key
 
 def rq_workers(rq_queue: str) -> str:
     """RQ's set of the worker hash keys serving one RQ queue."""
-    return f"{RQ}:workers:{rq_queue}"
+    return f"{RQ}:workers{WORKER_TAG}:{rq_queue}" if _cluster else f"{RQ}:workers:{rq_queue}"
 
 
 def rq_queue_names(queue: str) -> list[str]:
     """The RQ queue names of one engine queue: one per priority list (`q`, `q:high`, `q:low`)."""
-    prefix = f"{RQ}:queue:"
-    return [waiting(queue, p)[len(prefix):] for p in PRIORITIES]
+    return [queue + ("" if p == "normal" else f":{p}") for p in PRIORITIES]
 
-
-class WorkerField:
-    """Field names of the worker hash: RQ's (rq.worker.Worker.refresh reads them) and the engine's.
-    lua/heartbeat.lua and dequeue.lua write some as literals."""
-
-    QUEUES = "queues"  # comma-separated engine queue names (RQ reads the same field)
-    PID = "pid"
-    HOSTNAME = "hostname"
-    BIRTH = "birth"  # RQ's utcformat text
-    LAST_HEARTBEAT = "last_heartbeat"  # RQ's utcformat text, set by heartbeat.lua
-    STATE = "state"  # busy or idle, set by heartbeat.lua
-    CURRENT_JOB = "current_job"
-    VERSION = "version"
-    PYTHON_VERSION = "python_version"
-    STARTED_MS = "started_ms"
-    HEARTBEAT_MS = "heartbeat_ms"
 
 
 AUDIT = f"{JQ}:audit"
 
 
+def audit(queue: str | None = None) -> str:
+    """The audit stream an enqueue's entry goes to: AUDIT, or the queue's own in cluster mode (the enqueue
+    step writes it in the job's slot); readers merge them (engine/fanout.py)."""
+    return f"{AUDIT}:{_q(queue)}" if _cluster and queue else AUDIT
+
+
+def audit_streams(queues) -> list[str]:
+    """Every audit stream to read: AUDIT, and in cluster mode each queue's too."""
+    return [AUDIT, *(audit(q) for q in queues)] if _cluster else [AUDIT]
+
+
 def audit_refusals(source: str, actor: str) -> str:
-    """Refused calls by one actor not yet counted in an audit entry (a counter)."""
-    return f"{JQ}:audit:refused:{source}:{actor}"
+    """Refused calls by one actor not yet counted in an audit entry (a counter); one slot with its gate."""
+    who = f"{{{source}:{actor}}}" if _cluster else f"{source}:{actor}"
+    return f"{JQ}:audit:refused:{who}"
 
 
 def audit_refusal_gate(source: str, actor: str) -> str:
     """Held for a minute after an actor's refusal entry (SET NX PX): at most one entry a minute."""
-    return f"{JQ}:audit:refused-gate:{source}:{actor}"
+    who = f"{{{source}:{actor}}}" if _cluster else f"{source}:{actor}"
+    return f"{JQ}:audit:refused-gate:{who}"
 
 
 def schedule(name: str) -> str:
-    return f"{JQ}:sched:{name}"
+    """A schedule's state; its keys share the schedule's own tag in cluster mode (jq:sched:{name})."""
+    return f"{JQ}:sched:{_q(name)}"
 
 
 def schedule_tick(name: str, tick_s: int) -> str:
-    return f"{JQ}:sched:{name}:tick:{tick_s}"
+    return f"{JQ}:sched:{_q(name)}:tick:{tick_s}"
 
 
 # -- support desk: business-key index --------------------------------------------------
 INDEX_PREFIX = f"{JQ}:idx:"
 
 
-def index(kind: str, value: str) -> str:
-    """Jobs whose data names this business key (order, phone, ...): zset of job ids, score = enqueue ms."""
-    return f"{INDEX_PREFIX}{kind}:{value}"
+def index(kind: str, value: str, queue: str | None = None) -> str:
+    """Jobs whose data names this business key (order, phone, ...): zset of job ids, score = enqueue ms.
+    In cluster mode one per queue (jq:idx:{q}:kind:value), searched per queue."""
+    return f"{INDEX_PREFIX}{_q(queue)}:{kind}:{value}" if _cluster else f"{INDEX_PREFIX}{kind}:{value}"
 
 
 INDEX_SCAN_CURSOR = f"{JQ}:idx-trim-cursor"  # where the periodic trim's SCAN of index keys stopped
+INDEX_SCAN_CURSORS = f"{JQ}:idx-trim-cursors"  # cluster mode: the same, per master (hash: node -> cursor)
 
 CANCEL_REQUESTED_MS = JobField.CANCEL_MS
 LAST_DEAD_MS = JobField.DEAD_MS
@@ -256,4 +286,4 @@ def alert_seen(event_key: str) -> str:
 
 def schedule_inflight(name: str) -> str:
     """Call ticks claimed and not finished: member tick_s, score the claim's lease end (ms)."""
-    return f"{JQ}:sched:{name}:inflight"
+    return f"{JQ}:sched:{_q(name)}:inflight"

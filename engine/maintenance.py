@@ -32,10 +32,12 @@ def maintain(eng: Engine, hooks: Hooks, worker_name: str, oom: OomEpisode | None
 def reap(eng: Engine, hooks: Hooks, worker_name: str) -> int:
     """Recover runs whose lease expired: each counts as a failed run ("worker died")."""
     names = eng.table.names
-    found = eng.scripts.reap(keys=[keys.active(q) for q in names])
+    found: list = []
+    for group in ([[q] for q in names] if keys.cluster() else [names]):  # cluster mode: one call per queue slot
+        out = eng.scripts.reap(keys=[keys.active(q) for q in group])
+        found += [(group[int(out[i]) - 1], out[i + 1].decode()) for i in range(0, len(out), 2)]
     recovered = 0
-    for i in range(0, len(found), 2):
-        queue, member = names[int(found[i]) - 1], found[i + 1].decode()
+    for queue, member in found:
         job_id, holder = keys.parse_member(member)
         raw = eng.conn.hgetall(keys.job(job_id))
         if not raw:

@@ -139,7 +139,8 @@ def recent(queues: Iterable[str], *, now_s: int, engine: Engine) -> dict[str, di
     queues = list(queues)
     minutes = _bucket_starts("m", now_s - 59 * 60, now_s)
     hours = _bucket_starts("h", now_s - 24 * 3600, now_s)
-    rolled = dict(zip(queues, engine.conn.mget([keys.metrics_rolled(q) for q in queues])))
+    mget = engine.conn.mget_nonatomic if keys.cluster() else engine.conn.mget  # cluster: one GET per slot
+    rolled = dict(zip(queues, mget([keys.metrics_rolled(q) for q in queues])))
     wanted: list[tuple[str, str, int]] = [(q, "m", s) for q in queues for s in minutes] + \
                                          [(q, "h", s) for q in queues for s in hours]
     closed_cache: ClosedBuckets = engine.closed_buckets

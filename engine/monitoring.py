@@ -10,6 +10,7 @@ from typing import Any
 from . import control, keys
 from .app import Engine, resolve
 from .clock import ms_to_iso, server_ms
+from .connection import masters
 from .job_ops import get_job, list_jobs, remove_job, retry_job  # noqa: F401  (re-exported)
 from .metrics import recent
 
@@ -90,10 +91,13 @@ def conditions(*, dead_last_hour: int, sla: dict[str, Any] | None, workers: int,
 
 def memory(*, engine: Engine | None = None) -> dict[str, Any]:
     """The server's used_memory and maxmemory (INFO memory), and the high-water mark in bytes
-    (memory_high_water_ratio of maxmemory; None when the server has no maxmemory)."""
+    (memory_high_water_ratio of maxmemory; None when the server has no maxmemory). In cluster mode the
+    fullest master's (the first to refuse enqueues)."""
     eng = resolve(engine)
-    info = eng.conn.info("memory")
-    used, limit = int(info.get("used_memory", 0)), int(info.get("maxmemory", 0))
+    infos = [node.info("memory") for node in masters(eng.conn)]
+    fill = [(int(i.get("used_memory", 0)) / (int(i.get("maxmemory", 0)) or float("inf")), int(i.get("used_memory", 0)),
+             int(i.get("maxmemory", 0))) for i in infos]
+    _ratio, used, limit = max(fill)
     mark = int(limit * eng.settings.memory_high_water_ratio) if limit else None
     return {"used_bytes": used, "max_bytes": limit, "high_water_bytes": mark,
             "ratio": round(used / limit, 4) if limit else None, "above_high_water": mark is not None and used > mark}

@@ -24,14 +24,29 @@ def worker_stale_ms(eng: Engine) -> int:
 def trim(eng: Engine, *, budget: int = BUDGET, max_calls: int = MAX_CALLS) -> int:
     """One retention pass: up to `max_calls` bounded Lua calls while work remains. Returns members removed."""
     names = eng.table.names
-    script_keys: list[str] = []
-    for q in names:
-        script_keys += [keys.finished(q), keys.failed(q), keys.rate_log(q), keys.control(q)]
-    script_keys += [keys.WORKERS, keys.FAILURE_GROUPS, keys.FAILURE_GROUPS_TRIM_CURSOR, keys.AUDIT]
     group_keep_ms = max(p.keep_failed_s for p in eng.table) * 1000  # a group spans queues
-    args = [len(names), budget, keys.job(""), keys.attempts(""), keys.job_log(""), keys.failure_group(""),
-            keys.dlq_group(""), worker_stale_ms(eng), group_keep_ms, AUDIT_KEEP_MS,
-            *(eng.settings.rate_window_ms for _ in names)]
+    calls = []
+    for group in ([[q] for q in names] if keys.cluster() else [names]):  # cluster mode: one call per queue slot
+        script_keys: list[str] = []
+        for q in group:
+            script_keys += [keys.finished(q), keys.failed(q), keys.rate_log(q), keys.control(q)]
+        q = group[0]
+        script_keys += [keys.unused(q), keys.failure_groups(q), keys.failure_groups_cursor(q), keys.audit(q)] \
+            if keys.cluster() else [keys.WORKERS, keys.FAILURE_GROUPS, keys.FAILURE_GROUPS_TRIM_CURSOR, keys.AUDIT]
+        calls.append((script_keys, [len(group), budget, keys.job(""), keys.attempts(""), keys.job_log(""),
+                                    keys.failure_group("", q), keys.dlq_group("", q), worker_stale_ms(eng),
+                                    group_keep_ms, AUDIT_KEEP_MS, *(eng.settings.rate_window_ms for _ in group)]))
+    if keys.cluster():  # the worker registry and the operators' audit stream, each in its own slot
+        for own in (keys.WORKERS, keys.AUDIT):
+            other = keys.unused(own)
+            workers = own if own == keys.WORKERS else other
+            audit = own if own == keys.AUDIT else other
+            calls.append(([workers, other, other, audit], [0, budget, "", "", "", other, other, worker_stale_ms(eng),
+                                                           group_keep_ms, AUDIT_KEEP_MS]))
+    return sum(_trim(eng, script_keys, args, max_calls) for script_keys, args in calls)
+
+
+def _trim(eng: Engine, script_keys: list[str], args: list, max_calls: int) -> int:
     removed = 0
     for _ in range(max_calls):
         count, more = eng.scripts.trim(keys=script_keys, args=args)

@@ -102,7 +102,10 @@ def _warm_up(eng: Engine) -> None:
 
     limit_malloc_arenas()
     warm_up(eng, slot_specs(eng.table, eng.table.names))
-    eng.conn.connection_pool.disconnect()  # children open their own connections
+    if hasattr(eng.conn, "disconnect_connection_pools"):  # a cluster client: one pool per node
+        eng.conn.disconnect_connection_pools()
+    else:
+        eng.conn.connection_pool.disconnect()  # children open their own connections
 
 
 def _banner(lines: list[str]) -> None:

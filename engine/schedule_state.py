@@ -14,6 +14,7 @@ from .app import Engine
 from .clock import ms_to_iso
 from .enqueue import EnqueueRequest, enqueue
 from .errors import ConflictError, EngineError, NotFoundError
+from .job_ids import new_job_id
 from .job_ops import remove_job
 from .schedules import UTC, Schedule, as_aware, get_schedule, job_data, schedules_for
 from .ticks import run_call, tick_job_id, tick_s
@@ -40,7 +41,7 @@ def advance(eng: Engine, name: str, field: str, value: int, **also: Any) -> bool
 def withdraw(eng: Engine, schedule: Schedule, tick: int) -> None:
     """Remove a tick's pre-enqueued job and its claim (so that a resumed schedule enqueues it again)."""
     try:
-        remove_job(schedule.target, tick_job_id(schedule.name, tick), engine=eng)
+        remove_job(schedule.target, new_job_id(schedule.target, tick_job_id(schedule.name, tick)), engine=eng)
     except NotFoundError:
         pass
     except ConflictError:
@@ -115,8 +116,8 @@ def run_now(eng: Engine, name: str, now: datetime | None = None, *,
             raise EngineError(f"schedule {name!r}: {schedule.target} failed; see the scheduler log")
         eng.conn.hset(keys.schedule(name), "last_run_ms", now_ms)
         return None
-    job_id = f"sched-{name}-now-{now_ms}"
-    enqueue(eng, EnqueueRequest(schedule.target, job_data(eng, schedule, now), job_id=job_id))
+    job_id = enqueue(eng, EnqueueRequest(schedule.target, job_data(eng, schedule, now),
+                                         job_id=f"sched-{name}-now-{now_ms}")).id
     eng.conn.hset(keys.schedule(name), mapping={"last_run_ms": now_ms, "last_job_id": job_id})
     return job_id
 

@@ -30,6 +30,7 @@ from . import keys
 from .alert_delivery import AlertDuty
 from .app import Engine, set_default_engine
 from .errors import ServerFullError, ValidationError
+from .job_ids import new_job_id
 from .oom import OomEpisode, OutOfMemory
 from .schedule_state import advance, is_paused, read_state, withdraw
 from .schedules import Schedule, job_data, schedules_for
@@ -104,7 +105,7 @@ def _job_pass(eng: Engine, schedule: Schedule, now: datetime) -> list[Action]:
         if prev_s is not None and (last is None or prev_s > last):
             if eng.conn.exists(keys.schedule_tick(name, prev_s)):  # enqueued ahead; it has come due
                 advance(eng, name, "last_tick_s", prev_s, last_run_ms=prev_s * 1000,
-                        last_job_id=tick_job_id(name, prev_s))
+                        last_job_id=new_job_id(schedule.target, tick_job_id(name, prev_s)))
             elif prev_s > planned and schedule.catch_up:  # missed while no scheduler ran
                 crash_point(eng, "before-claim")
                 won, job_id = claim_and_enqueue(eng, name, schedule.target, job_data(eng, schedule, prev), prev, now,

@@ -13,8 +13,10 @@ if TYPE_CHECKING:
 
 # A business id (order, account, reference): letters, digits, '_', '.', '-'
 SAFE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
-# RQ 3 accepts only letters, digits, '_' and '-' in a job id
-JOB_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
+# RQ 3 accepts only letters, digits, '_' and '-' in a job id: what a caller may give a new job
+NEW_JOB_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
+# Any job id: in cluster mode the engine's ids open with their queue's hash tag ({whatsapp}..., engine/keys.py)
+JOB_ID_PATTERN = r"^(?:\{[A-Za-z][A-Za-z0-9_-]{0,63}\})?[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
 
 
 class RunAt:
@@ -48,5 +50,14 @@ def validate_data(eng: "Engine", queue: str, data: Any) -> dict[str, Any]:
 
 def check_job_id(job_id: str) -> str:
     if not isinstance(job_id, str) or not re.fullmatch(JOB_ID_PATTERN, job_id):
+        raise ValidationError("job_id", "must be 1-128 letters, digits, '_' or '-', starting with a letter or digit")
+    return job_id
+
+
+def check_new_job_id(job_id: str, queue: str, cluster: bool) -> str:
+    """A caller's id for a new job on `queue`: RQ's letters, digits, '_' and '-'; in cluster mode it may
+    already carry the queue's own tag (a re-send of an id the engine returned), never another queue's."""
+    plain = job_id.removeprefix(f"{{{queue}}}") if cluster and isinstance(job_id, str) else job_id
+    if not isinstance(plain, str) or not re.fullmatch(NEW_JOB_ID_PATTERN, plain):
         raise ValidationError("job_id", "must be 1-128 letters, digits, '_' or '-', starting with a letter or digit")
     return job_id

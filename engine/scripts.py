@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import redis
+from redis.cluster import RedisCluster
 
 from . import histogram
 
@@ -21,6 +22,7 @@ SCRIPTS = {
     "dlq_retry": ["dlq_retry"],
     "remove": ["remove"],
     "heartbeat": ["heartbeat"],
+    "lease": ["lease"],  # cluster mode: the heartbeat's lease part, in the job's slot
     "reap": ["reap"],
     "rollup": ["rollup"],
     "trim": ["trim"],
@@ -98,3 +100,42 @@ class DirectCaller:
 
     def close(self) -> None:
         self.connection.disconnect()
+
+
+class ClusterCaller:
+    """DirectCaller's cluster-mode twin: scripts go through the cluster client, which sends each call to
+    its slot's master (following MOVED, loading a missing script); BLPOP runs on a connection of its own
+    to the master of the wake list's slot, its read allowed the block time plus the socket timeout."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.connection = None
+        self._node: str | None = None
+
+    def __call__(self, script, keys: list, args: list):
+        return script(keys=keys, args=args, client=self.conn)
+
+    def blpop(self, keys: list[str], block_s: float):
+        node = self.conn.get_node_from_key(keys[0])
+        if self.connection is None or self._node != node.name:
+            self.close()
+            self.connection, self._node = node.redis_connection.connection_pool.make_connection(), node.name
+        try:
+            self.connection.send_command("BLPOP", *keys, block_s)
+            return self.connection.read_response(timeout=block_s + (self.connection.socket_timeout or 0))
+        except redis.ResponseError:  # MOVED: the slot moved; the next script call learns the new map
+            self.close()
+            return None
+        except (redis.ConnectionError, redis.TimeoutError):
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.disconnect()
+        self.connection, self._node = None, None
+
+
+def make_caller(conn):
+    """The worker hot loop's caller: a DirectCaller, or a ClusterCaller on a cluster client."""
+    return ClusterCaller(conn) if isinstance(conn, RedisCluster) else DirectCaller(conn)

@@ -8,11 +8,12 @@ does a bounded amount of work and hands back a cursor to go on.
 """
 from __future__ import annotations
 
+import heapq
 import re
 from dataclasses import asdict, dataclass
 from typing import Any, Iterator
 
-from . import job_view, keys, search_index
+from . import id_scan, job_view, keys, search_index
 from .app import Engine, resolve
 from .errors import ValidationError
 from .job_view import STATES
@@ -30,8 +31,8 @@ SCAN_STEP_COST = 250  # so a page scans at most 20 SCAN steps (20,000 keyspace s
 MIN_PREFIX = 4
 # Unicode White_Space (what pydantic strips): q must hold something else
 WHITE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
-_ID_SHAPED = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-_CURSOR = re.compile(r"^(k|e):(\d{1,16}):([A-Za-z0-9_-]{1,128})$|^p:(\d{1,20}):([A-Za-z0-9_-]{0,128})$")
+_ID_SHAPED = re.compile(r"^(?:\{[A-Za-z][A-Za-z0-9_-]{0,63}\})?[A-Za-z0-9_-]{1,128}$")  # cluster ids: {queue}...
+_CURSOR = re.compile(r"^(k|e):(\d{1,16}):([A-Za-z0-9_{}-]{1,194})$|^p:(\d{1,24}):([A-Za-z0-9_{}-]{0,194})$")
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,16 @@ class SearchFilter:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
-def _walk(eng: Engine, key: str, tag: str, after: tuple[int, str] | None) -> Iterator[tuple[str, str]]:
-    """(cursor, job id) of a time-scored set, newest first, from just after `after`. Re-reads by score
+def _walk(eng: Engine, names: list[str], tag: str, after: tuple[int, str] | None) -> Iterator[tuple[str, str]]:
+    """(cursor, job id) of time-scored sets merged as one (cluster mode: one per queue slot), newest first,
+    from just after `after`; ties by id, as each set's walk orders them."""
+    walks = [_walk_one(eng, name, after) for name in names]
+    for s, job_id in heapq.merge(*walks, key=lambda pair: (-pair[0], pair[1])):
+        yield f"{tag}:{s}:{job_id}", job_id
+
+
+def _walk_one(eng: Engine, key: str, after: tuple[int, str] | None) -> Iterator[tuple[int, str]]:
+    """(score, job id) of one time-scored set, newest first, from just after `after`. Re-reads by score
     rather than by offset, so entries added or dropped meanwhile never shift the walk."""
     last, extra = after, 0
     while True:
@@ -97,11 +106,11 @@ def _walk(eng: Engine, key: str, tag: str, after: tuple[int, str] | None) -> Ite
             if last and s == last[0] and job_id >= last[1]:
                 continue
             moved, last = True, (s, job_id)
-            yield f"{tag}:{s}:{job_id}", job_id
+            yield s, job_id
         extra = 0 if moved else extra + len(chunk)
 
 
-def _dead_letters_with_words(eng: Engine, key: str, words: list[str],
+def _dead_letters_with_words(eng: Engine, names: list[str], words: list[str],
                              after: tuple[int, str] | None) -> Iterator[tuple[str, str | None]]:
     """Dead-letter entries whose error type or message holds every word. Yields (cursor, None) for
     entries that do not match, so that the caller's budget counts them."""
@@ -115,7 +124,7 @@ def _dead_letters_with_words(eng: Engine, key: str, words: list[str],
             text = f"{(etype or b'').decode(errors='replace')} {(message or b'').decode(errors='replace')}".lower()
             yield pos, (job_id if all(w in text for w in words) else None)
 
-    for pos, job_id in _walk(eng, key, "e", after):
+    for pos, job_id in _walk(eng, names, "e", after):
         batch.append((pos, job_id))
         if len(batch) == CHUNK:
             yield from flush()
@@ -124,39 +133,30 @@ def _dead_letters_with_words(eng: Engine, key: str, words: list[str],
         yield from flush()
 
 
-def _prefix_scan(eng: Engine, prefix: str, start: int, after_id: str) -> Iterator[tuple[str, str | None]]:
-    """Job ids starting with `prefix` by SCAN over job keys, to the end of the keyspace; each SCAN batch is
-    sorted, so a cursor (batch start, last id) resumes exactly. Yields (cursor, SCAN_STEP) after each step."""
-    cursor, skip_to = start, after_id
-    head = len(keys.job(""))
-    while True:
-        nxt, found = eng.conn.scan(cursor, match=f"{keys.job(prefix)}*", count=1000)
-        ids = sorted(k.decode()[head:] for k in found)
-        for job_id in ids:
-            if skip_to and job_id <= skip_to:
-                continue
-            yield f"p:{cursor}:{job_id}", job_id
-        skip_to = ""
-        if nxt == 0:
-            return
-        yield f"p:{nxt}:", SCAN_STEP
-        cursor = nxt
+def _index_keys(eng: Engine, flt: SearchFilter, term: tuple[str, str]) -> list[str]:
+    """A key's index sets: one, or in cluster mode one per queue (the filter's queue only, when it names one)."""
+    return sorted({keys.index(*term, q) for q in ([flt.queue] if flt.queue else eng.table.names)})
 
 
-def _smallest_key(eng: Engine, terms: list[tuple[str, str]]) -> str:
-    """Of the keys given, the index set with the fewest entries: the walk checks the others per job."""
+def _smallest_key(eng: Engine, flt: SearchFilter, terms: list[tuple[str, str]]) -> list[str]:
+    """Of the keys given, the index with the fewest entries: the walk checks the others per job."""
     if len(terms) == 1:
-        return keys.index(*terms[0])
+        return _index_keys(eng, flt, terms[0])
+    groups = [_index_keys(eng, flt, term) for term in terms]
     pipe = eng.conn.pipeline(transaction=False)
-    for kind, value in terms:
-        pipe.zcard(keys.index(kind, value))
-    return keys.index(*min(zip(pipe.execute(), terms))[1])
+    for name in (n for names in groups for n in names):
+        pipe.zcard(name)
+    sizes, out, at = pipe.execute(), [], 0
+    for term, names in zip(terms, groups):
+        out.append((sum(sizes[at:at + len(names)]), term))
+        at += len(names)
+    return _index_keys(eng, flt, min(out)[1])
 
 
 TOP = f"e:{10 ** 15}:_"  # a dead-letter-scan cursor before every entry
 
 
-def _candidates(eng: Engine, flt: SearchFilter, source_key: str | None,
+def _candidates(eng: Engine, flt: SearchFilter, source_key: list[str] | None,
                 cursor: str | None) -> Iterator[tuple[str, str | None]]:
     """The filter's candidate stream: (cursor after this candidate, job id or None for a non-match)."""
     m = _CURSOR.fullmatch(cursor) if cursor else None
@@ -175,13 +175,13 @@ def _candidates(eng: Engine, flt: SearchFilter, source_key: str | None,
     if phase == "" and id_shaped and eng.conn.exists(keys.job(q), keys.dlq_entry(q)):
         yield TOP, q  # the exact job first
     if phase in ("", "e"):
-        dlq = keys.dlq_queue(flt.queue) if flt.queue else keys.DLQ_ALL
+        dlq = [keys.dlq_queue(flt.queue)] if flt.queue else keys.dlq_alls(eng.table.names)
         after = (int(m.group(2)), m.group(3)) if phase == "e" else None
         for pos, job_id in _dead_letters_with_words(eng, dlq, words, after):
             yield pos, (None if job_id == q else job_id)
     if id_shaped and len(q) >= MIN_PREFIX:
         start, after_id = (int(m.group(4)), m.group(5)) if phase == "p" else (0, "")
-        for pos, job_id in _prefix_scan(eng, q, start, after_id):
+        for pos, job_id in id_scan.prefix_scan(eng, q, start, after_id, SCAN_STEP):
             yield pos, (None if job_id == q else job_id)  # the exact job came first
 
 
@@ -209,7 +209,7 @@ def iter_matches(flt: SearchFilter, *, cursor: str | None = None, budget: int | 
     candidates and then yields ("more:" + cursor, {}) once. Index entries of vanished jobs are dropped."""
     eng = resolve(engine)
     terms = flt.check(eng)
-    source_key = _smallest_key(eng, terms) if terms else None
+    source_key = _smallest_key(eng, flt, terms) if terms else None
     source = _candidates(eng, flt, source_key, cursor)
     seen, stale, returned = 0, [], set()
     try:
@@ -236,7 +236,7 @@ def iter_matches(flt: SearchFilter, *, cursor: str | None = None, budget: int | 
                 return
     finally:
         if stale:
-            search_index.drop_stale(eng, {source_key: stale})
+            search_index.drop_stale(eng, search_index.stale_by_key(source_key, stale))
 
 
 def search(flt: SearchFilter, *, limit: int = 50, cursor: str | None = None,

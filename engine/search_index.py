@@ -15,6 +15,7 @@ from typing import Any, Iterable
 from . import keys
 from .app import Engine
 from .errors import ValidationError
+from .job_ids import queue_of
 from .phones import DEFAULT_REGION, to_e164
 from .queues import KEY_KINDS, QueuePolicy
 
@@ -68,11 +69,26 @@ def terms(policy: QueuePolicy, data: dict[str, Any], region: str = DEFAULT_REGIO
 
 
 def index_keys(policy: QueuePolicy, data: dict[str, Any], region: str = DEFAULT_REGION) -> list[str]:
-    return sorted(keys.index(kind, value) for kind, value in terms(policy, data, region))
+    return sorted(keys.index(kind, value, policy.name) for kind, value in terms(policy, data, region))
+
+
+def stale_by_key(names: list[str], ids: list[str]) -> dict[str, list[str]]:
+    """Vanished jobs found walking the index `names` (cluster mode: one per queue), by the key naming each."""
+    if len(names) == 1:
+        return {names[0]: ids} if ids else {}
+    out: dict[str, list[str]] = {}
+    for job_id in ids:
+        tag = "{%s}" % queue_of(job_id)
+        for name in names:
+            if tag in name:
+                out.setdefault(name, []).append(job_id)
+    return out
 
 
 def drop_stale(eng: Engine, members: dict[str, Iterable[str]]) -> int:
     """Remove the given index entries whose job is gone; re-checked atomically on the server."""
+    if keys.cluster() and len(members) > 1:  # one call per index key: each is in its own queue's slot
+        return sum(drop_stale(eng, {key: ids}) for key, ids in members.items())
     removed, script_keys, args = 0, [], [keys.job(""), keys.dlq_entry("")]
     for key, ids in members.items():
         ids = list(ids)
@@ -92,14 +108,15 @@ def trim(eng: Engine, *, scan_steps: int = 1, members_per_key: int = 50) -> int:
     """One bounded pass of the periodic trim: continue the SCAN of index keys where the last pass stopped,
     check up to `members_per_key` entries of each key found (a random window of bigger keys) and drop those
     whose job is gone. Returns entries removed. Safe to run from many processes at once."""
-    cursor = int(eng.conn.get(keys.INDEX_SCAN_CURSOR) or 0)
-    found: list[bytes] = []
-    for _ in range(scan_steps):
-        cursor, batch = eng.conn.scan(cursor, match=f"{keys.INDEX_PREFIX}*", count=SCAN_COUNT)
-        found += batch
-        if cursor == 0:
-            break
-    eng.conn.set(keys.INDEX_SCAN_CURSOR, cursor)
+    if keys.cluster():  # a SCAN cursor is one node's: each master's, kept in a hash by node
+        found = []
+        for node in eng.conn.get_primaries():
+            cursor = int(eng.conn.hget(keys.INDEX_SCAN_CURSORS, node.name) or 0)
+            found += _scan(node.redis_connection, cursor, scan_steps,
+                           lambda c, name=node.name: eng.conn.hset(keys.INDEX_SCAN_CURSORS, name, c))
+    else:
+        cursor = int(eng.conn.get(keys.INDEX_SCAN_CURSOR) or 0)
+        found = _scan(eng.conn, cursor, scan_steps, lambda c: eng.conn.set(keys.INDEX_SCAN_CURSOR, c))
     if not found:
         return 0
     names = [k.decode() for k in found]
@@ -112,3 +129,15 @@ def trim(eng: Engine, *, scan_steps: int = 1, members_per_key: int = 50) -> int:
         pipe.zrange(name, start, start + members_per_key - 1)
     members = {name: [m.decode() for m in ids] for name, ids in zip(names, pipe.execute())}
     return drop_stale(eng, members)
+
+
+def _scan(conn, cursor: int, steps: int, save) -> list[bytes]:
+    """Up to `steps` SCAN steps of index keys on one server from `cursor`; `save` keeps where it stopped."""
+    found: list[bytes] = []
+    for _ in range(steps):
+        cursor, batch = conn.scan(cursor, match=f"{keys.INDEX_PREFIX}*", count=SCAN_COUNT)
+        found += batch
+        if cursor == 0:
+            break
+    save(cursor)
+    return found

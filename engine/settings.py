@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     redis_db: int = 0
     redis_sentinels: str | None = Field(default=None, description="host:port,host:port")
     redis_sentinel_master: str = "mymaster"
+    # Redis/Valkey Cluster: any masters to start from; when set, it wins over REDIS_URL and REDIS_HOST.
+    redis_cluster_nodes: str | None = Field(default=None, description="host:port,host:port (cluster mode)")
 
     data_dir: Path = Path("var")
     embedded_port: int = 6399  # the embedded Valkey's port when no server is configured
@@ -80,6 +82,17 @@ class Settings(BaseSettings):
             raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
         return value
 
+    @field_validator("redis_cluster_nodes")
+    @classmethod
+    def _check_cluster_nodes(cls, value: str | None) -> str | None:
+        if not (value or "").strip():
+            return None
+        for part in value.split(","):
+            host, sep, port = part.strip().rpartition(":")
+            if not (sep and host and port.isdigit() and 0 < int(port) < 65536):
+                raise ValueError(f"REDIS_CLUSTER_NODES entries must be host:port, comma-separated; got {part!r}")
+        return value
+
     @field_validator("alert_webhook_url")
     @classmethod
     def _check_webhook(cls, value: str | None) -> str | None:
@@ -97,7 +110,13 @@ class Settings(BaseSettings):
                 hosts.append((host or "127.0.0.1", int(port)))
         return hosts
 
+    @cached_property
+    def cluster_nodes(self) -> list[tuple[str, int]]:
+        """Parsed REDIS_CLUSTER_NODES (empty when not in cluster mode)."""
+        parts = [p.strip().rpartition(":") for p in (self.redis_cluster_nodes or "").split(",") if p.strip()]
+        return [(host, int(port)) for host, _, port in parts]
+
     @property
     def server_configured(self) -> bool:
         """True when the environment names a server; otherwise the run command embeds one."""
-        return bool(self.redis_url or self.redis_host or self.redis_sentinels)
+        return bool(self.redis_cluster_nodes or self.redis_url or self.redis_host or self.redis_sentinels)

@@ -17,8 +17,9 @@ from datetime import datetime, timezone
 
 from . import keys
 from .app import Engine
-from .enqueue import EnqueueRequest, script_call
+from .enqueue import EnqueueRequest, enqueue, script_call
 from .errors import ConfigError, EngineError, ServerFullError
+from .job_ids import new_job_id
 
 log = logging.getLogger("engine.scheduler")
 
@@ -60,8 +61,10 @@ def claim_and_enqueue(eng: Engine, name: str, queue: str, data: dict, tick: date
     """(1 claimed and enqueued | 0 claimed before | -1 paused, job id): one atomic step. The job runs at
     the tick when `ahead`, else at once. EngineError when the enqueue step refuses (nothing claimed)."""
     t = tick_s(tick)
-    job_id = tick_job_id(name, t)
+    job_id = new_job_id(queue, tick_job_id(name, t))
     req = EnqueueRequest(queue, data, run_at=tick if ahead else None, job_id=job_id)
+    if keys.cluster():
+        return _claim_then_enqueue(eng, name, req, t, now), job_id
     script_keys, args = script_call(eng, req)
     out = eng.scripts.schedule_tick(keys=[keys.schedule(name), keys.schedule_tick(name, t), *script_keys],
                                     args=[_ttl(t, now), *args])
@@ -70,6 +73,19 @@ def claim_and_enqueue(eng: Engine, name: str, queue: str, data: dict, tick: date
             raise ServerFullError(int(out[1]), args[3])
         raise EngineError(f"schedule {name}: tick {t} not enqueued: {out!r}")
     return out, job_id
+
+
+def _claim_then_enqueue(eng: Engine, name: str, req: EnqueueRequest, t: int, now: datetime) -> int:
+    """Cluster mode: the schedule's keys and the job's are in two slots, so not one step. The tick's job id
+    makes the enqueue idempotent (a pending or kept job with it is returned, not made again); the claim
+    follows, so a kill in between leaves no claim and the next pass re-sends the same job."""
+    if eng.conn.hget(keys.schedule(name), "enabled") == b"0":
+        return -1
+    if eng.conn.exists(keys.schedule_tick(name, t)):
+        return 0
+    enqueue(eng, req)
+    eng.conn.set(keys.schedule_tick(name, t), 1, ex=_ttl(t, now))
+    return 1
 
 
 def claim_call(eng: Engine, name: str, tick: int, now: datetime) -> int:

@@ -14,6 +14,7 @@ from . import keys
 from .app import Engine, resolve
 from .clock import ms_to_iso
 from .errors import NotFoundError
+from .job_ids import in_queue
 from .schemas import check_job_id
 from .search import KEY_PARAMS, SearchFilter, iter_matches
 
@@ -89,10 +90,15 @@ def _job_events(job_id: str, raw: dict, attempts: list[bytes], entry: dict) -> l
 
 
 def _audit_events(eng: Engine, targets: dict[str, str], since_ms: int) -> list[dict[str, Any]]:
-    """Operator actions on the given jobs (id -> queue), scanning the audit log from `since_ms` (bounded)."""
+    """Operator actions on the given jobs (id -> queue), scanning the audit log from `since_ms` (bounded);
+    in cluster mode each queue's stream too."""
+    return [e for stream in keys.audit_streams(eng.table.names) for e in _stream_events(eng, stream, targets, since_ms)]
+
+
+def _stream_events(eng: Engine, stream: str, targets: dict[str, str], since_ms: int) -> list[dict[str, Any]]:
     out, start, scanned = [], str(max(0, since_ms - 1000)), 0
     while scanned < AUDIT_SCAN_MAX:
-        batch = eng.conn.xrange(keys.AUDIT, min=start, max="+", count=1000)
+        batch = eng.conn.xrange(stream, min=start, max="+", count=1000)
         if not batch:
             break
         scanned += len(batch)
@@ -135,7 +141,7 @@ def job_events(queue_name: str, job_id: str, *, engine: Engine | None = None) ->
     """Everything that happened to one job, oldest first."""
     eng = resolve(engine)
     eng.table[queue_name]
-    check_job_id(job_id)
+    job_id = in_queue(queue_name, check_job_id(job_id))  # cluster mode: a plain id is the queue's
     events = _collect(eng, [job_id])
     if not events or events[0]["queue"] != queue_name:
         raise NotFoundError(f"job {job_id!r} not found on {queue_name}")

@@ -19,20 +19,21 @@ from typing import Any
 import redis
 from rq.timeouts import JobTimeoutException, TimerDeathPenalty, UnixSignalDeathPenalty
 
-from . import jobctx, jobs, keys, orphans, worker_registry
+from . import jobctx, jobs, keys, orphans, takes, worker_registry
 from .app import Engine, set_default_engine
 from .errors import JobCancelled, JobTimeoutError, UnregisteredFunctionError
 from .failures import handle_failure
 from .hooks import Hooks
 from .maintenance import maintain, reap  # re-exported: their home was here
 from .oom import OomEpisode, OutOfMemory
-from .scripts import DirectCaller
+from .scripts import make_caller
 
 __all__ = ["Worker", "HardStop", "maintain", "reap"]
 
 log = logging.getLogger("engine.worker")
 
 SERVER_TICK_S = 0.11  # Redis/Valkey check blocking-command timeouts every 100 ms (hz 10)
+CLUSTER_WAIT_S = 0.25  # cluster mode, several queues: an idle wait blocks on one queue's wake list at most this long
 
 
 class HardStop(BaseException):
@@ -55,12 +56,13 @@ class Worker:
         self._next: list | None = None  # a job already taken by the last step() call
         self._running: tuple[str, jobs.RunningJob, str] | None = None  # (queue, job, member) while one runs
         self._lock = threading.Lock()
-        self._dequeue_keys: list[str] = []
-        for q in self.queues:
-            self._dequeue_keys += [keys.waiting(q, p) for p in keys.PRIORITIES] + [
-                keys.scheduled(q), keys.active(q), keys.rate_log(q), keys.control(q), keys.pressure(q)]
-        self._dequeue_static = self._dequeue_args()
-        self._direct = DirectCaller(eng.conn)  # the hot loop's own connection
+        # one dequeue call for all the queues; in cluster mode one per queue (each queue is one slot)
+        groups = [[q] for q in self.queues] if keys.cluster() else [self.queues]
+        self._dequeue_calls = [takes.dequeue_call(eng, self.name, g) for g in groups]
+        self._can_step = len(groups) == 1  # a completion and the next take share one call (one slot)
+        self._dequeue_keys, self._dequeue_static = self._dequeue_calls[0] if self._can_step else ([], [])
+        self._wakes = 0  # cluster mode, several queues: whose wake list the next idle wait blocks on
+        self._direct = make_caller(eng.conn)  # the hot loop's own connection
         self.oom = OomEpisode(f"worker {self.name}")
         self._registered = False
         self._reply_lost, self._last_job = False, ""  # a call failed: was a job leased by a reply never read?
@@ -115,20 +117,14 @@ class Worker:
     def _wait(self, wait_s: float) -> None:
         """Sleep until a job may be due, waking early when one is enqueued. A server fires blocking
         timeouts only on its cron tick (~100 ms), so the last stretch is slept here, precisely."""
+        wakes = [keys.wake(q) for q in self.queues]
+        if not self._can_step:  # cluster mode: one queue's wake list at a time (one slot), in turn
+            wakes, self._wakes = [wakes[self._wakes % len(wakes)]], self._wakes + 1
+            wait_s = min(wait_s, CLUSTER_WAIT_S)
         if wait_s > SERVER_TICK_S:
-            self._direct.blpop([keys.wake(q) for q in self.queues], wait_s - SERVER_TICK_S)
+            self._direct.blpop(wakes, wait_s - SERVER_TICK_S)
         else:
             time.sleep(max(0.001, wait_s))
-
-    def _dequeue_args(self) -> list[Any]:
-        args: list[Any] = [self.name, self.eng.settings.lease_ms, keys.job(""), len(self.queues),
-                           keys.worker(self.name)]
-        for q in self.queues:
-            policy = self.eng.table[q]
-            pace_ms = int(policy.key_limit[1] * 1000) if policy.key_limit else 0
-            args += [q, policy.rate_limit_per_min, self.eng.settings.rate_window_ms, keys.metrics_prefix("m", q),
-                     pace_ms, keys.pace_prefix(q)]
-        return args
 
     def _orphan(self) -> list | None:
         """After a failed call, a job leased to this worker by a dequeue whose reply was lost (engine/orphans.py)."""
@@ -138,7 +134,7 @@ class Worker:
         return taken
 
     def _dequeue(self) -> list:
-        return self._direct(self.eng.scripts.dequeue, self._dequeue_keys, self._dequeue_static)
+        return takes.take(self._direct, self.eng.scripts.dequeue, self._dequeue_calls)
 
     # -- one job ----------------------------------------------------------------------
     def _execute(self, taken: list) -> None:
@@ -217,10 +213,10 @@ class Worker:
         """Record the completion; unless stopping, take the next job in the same round trip."""
         script_keys, args = self.completion(queue, job_id, member, result, run_ms)
         if self.combiner is not None:  # slots of one process share their round trips (engine/batching.py)
-            done, taken = self.combiner.submit(self, script_keys, args, take=not self.stopping)
+            done, taken = self.combiner.submit(self, script_keys, args, take=not self.stopping and self._can_step)
             if taken[0] != b"":
                 self._next = taken
-        elif self.stopping:
+        elif self.stopping or not self._can_step:
             done = self._direct(self.eng.scripts.complete, script_keys, args)
         else:
             out = self._direct(self.eng.scripts.step, script_keys + self._dequeue_keys, args + self._dequeue_static)

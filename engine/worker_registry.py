@@ -71,6 +71,15 @@ def heartbeat(eng: Engine, name: str, member: str, queue: str) -> tuple[bool, in
     running job's cancel-request ms or None); known is False when the worker hash had expired (a long
     stall): the caller then registers again."""
     job_id = keys.parse_member(member)[0] if member else ""
+    if keys.cluster():  # the lease is in the job's slot, the registry in its own: two steps, the lease first
+        cancel_ms = None
+        if member:
+            _now, cancel_ms = eng.scripts.lease(keys=[keys.active(queue), keys.job(job_id)],
+                                                args=[member, eng.settings.lease_ms, keys.CANCEL_REQUESTED_MS])
+        registry = [keys.WORKERS, keys.WORKERS, keys.worker(name), keys.WORKERS]  # no lease part: member ''
+        known, now_ms, _ = eng.scripts.heartbeat(keys=registry, args=["", eng.settings.lease_ms, name, ttl_s(eng),
+                                                                      job_id, keys.CANCEL_REQUESTED_MS])
+        return bool(known), int(now_ms), None if cancel_ms is None else int(cancel_ms)
     known, now_ms, cancel_ms = eng.scripts.heartbeat(
         keys=[keys.active(queue), keys.WORKERS, keys.worker(name), keys.job(job_id)],
         args=[member, eng.settings.lease_ms, name, ttl_s(eng), job_id, keys.CANCEL_REQUESTED_MS])

@@ -75,3 +75,30 @@ def processors_engine(redis_url) -> Engine:
 def engine_factory(redis_url):
     """Build an engine with other settings on the same (already flushed) server."""
     return lambda **kw: make_engine(redis_url, **kw)
+
+
+@pytest.fixture(scope="session")
+def valkey_cluster(tmp_path_factory):
+    """A 3-master Valkey Cluster on loopback (tests/cluster_server.py), started once for the tests that ask."""
+    from tests.cluster_server import start_cluster
+
+    cluster = start_cluster(tmp_path_factory.mktemp("valkey-cluster"), masters=3)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def cluster_engine(valkey_cluster, redis_url) -> Engine:
+    """A flushed cluster and an engine in cluster mode (REDIS_CLUSTER_NODES wins over the REDIS_URL given too).
+    Afterwards the process's key layout is standalone again, for the other tests."""
+    from engine import keys
+
+    eng = make_engine(redis_url, redis_cluster_nodes=valkey_cluster.nodes_setting)
+    eng.conn.flushdb()
+    set_default_engine(eng)
+    try:
+        yield eng
+    finally:
+        set_default_engine(None)
+        eng.conn.close()
+        keys.set_cluster(False)

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema,
                       model_validator)
 
-from engine.schemas import JOB_ID_PATTERN, SAFE_ID_PATTERN
+from engine.schemas import NEW_JOB_ID_PATTERN, SAFE_ID_PATTERN
 
 # A queue of the app's table. The table is the engine's, so the names are known only when the app is
 # created: create_app fills in this marker's enum (api_shim/openapi.py), and the routes check the name
@@ -21,8 +21,9 @@ Resolution = Literal["m", "h", "d"]
 
 SIGNATURE_PATTERN = r"^[0-9a-f]{8,64}$"
 # A new job's id: the engine's safe id without '.', which RQ refuses in job ids (see the report).
-NEW_JOB_ID_PATTERN = JOB_ID_PATTERN
 SafeId = Annotated[str, StringConstraints(pattern=SAFE_ID_PATTERN)]
+# An entry id in a bulk body: a safe id, in cluster mode opening with its queue's hash tag ({whatsapp}...)
+EntryId = Annotated[str, StringConstraints(pattern=r"^(?:\{[A-Za-z][A-Za-z0-9_-]{0,63}\})?" + SAFE_ID_PATTERN[1:])]
 NewJobId = Annotated[str, StringConstraints(pattern=NEW_JOB_ID_PATTERN)]
 Signature = Annotated[str, StringConstraints(pattern=SIGNATURE_PATTERN)]
 
@@ -144,7 +145,7 @@ class BulkRequest(StrictModel):
     model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["filter"]}, {"required": ["ids"]}]})
 
     filter: DeadLetterFilterBody = None
-    ids: list[SafeId] = Field(default=None, min_length=1, max_length=MAX_BULK_IDS)
+    ids: list[EntryId] = Field(default=None, min_length=1, max_length=MAX_BULK_IDS)
 
     @model_validator(mode="after")
     def _exactly_one(self):

@@ -2,7 +2,7 @@
 -- For each queue: promote due scheduled jobs, then skip it when paused, back-pressured or at its
 -- rate limit, else pop high > normal > low into the active set with a lease.
 -- K: per queue 8 keys: high, normal, low, scheduled, active, rate, control, pressure
--- A: token, lease_ms, job_prefix, n_queues, worker hash key, then per queue 6: name, limit, window_ms,
+-- A: token, lease_ms, job_prefix, n_queues, worker hash key ('' = none: cluster mode), then per queue 6: name, limit, window_ms,
 --    minute-metrics prefix, pace_ms (0 = no per-key limit), pace key prefix
 -- Per-key pacing (QueuePolicy.key_limit): at most one start per key (the job's jq_pace_key) every pace_ms.
 -- <prefix><key> holds the key's next allowed start (PX), <prefix><key>:wait its held jobs in order. A held
@@ -134,7 +134,7 @@ local function dequeue_next(K, A, now, memo)
             redis.call('ZADD', rate, now, id .. ':' .. now .. ':' .. runs)
             q.rate_n = q.rate_n + 1
             redis.call('ZADD', active, now + lease, id .. '|' .. token)
-            redis.call('HSET', A[5], 'current_job', id)
+            if A[5] ~= '' then redis.call('HSET', A[5], 'current_job', id) end  -- '': cluster mode
             add_metrics(prefixes, now, {'started', 1, 'wait:' .. hist_bucket(wait), 1})
             return {qname, id, now, runs, wait, f[1], f[2] or 'normal', f[3] or ''}
           end

@@ -31,6 +31,8 @@ def test_job_ids_and_prefixes():
     assert parse(f"job:{JOB}", to_e164) == [Target("job", JOB)]
     assert parse("0123ab", to_e164) == [Target("job_prefix", "0123ab"), Target("text", "0123ab")]
     assert parse("job: 0123ab", to_e164) == [Target("job_prefix", "0123ab")]
+    assert parse(f"{{orderExpiry}}{JOB}", to_e164) == [Target("job", f"{{orderExpiry}}{JOB}")]  # cluster mode
+    assert parse("{orderExpiry}order-17-expiry", to_e164) == [Target("job", "{orderExpiry}order-17-expiry")]
 
 
 def test_retailers_words_and_nonsense():

@@ -58,7 +58,8 @@ def worker_env(eng: Engine) -> dict[str, str]:
     return {**os.environ, "REDIS_URL": s.redis_url or "", "DELAY_SCALE": str(s.delay_scale),
             "RATE_WINDOW_MS": str(s.rate_window_ms), "LEASE_MS": str(s.lease_ms),
             "REAP_INTERVAL_MS": str(s.reap_interval_ms), "QUEUE_OVERRIDES": json.dumps(s.queue_overrides),
-            "ENGINE_HOOKS": s.engine_hooks or "", "CANCEL_GRACE_MS": str(s.cancel_grace_ms), "PYTHONPATH": str(ROOT)}
+            "ENGINE_HOOKS": s.engine_hooks or "", "CANCEL_GRACE_MS": str(s.cancel_grace_ms), "PYTHONPATH": str(ROOT),
+            "REDIS_CLUSTER_NODES": s.redis_cluster_nodes or ""}
 
 
 def spawn_worker(eng: Engine, queues: list[str], *extra: str) -> subprocess.Popen:
