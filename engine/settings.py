@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     redis_sentinel_master: str = "mymaster"
     # Redis/Valkey Cluster: any masters to start from; when set, it wins over REDIS_URL and REDIS_HOST.
     redis_cluster_nodes: str | None = Field(default=None, description="host:port,host:port (cluster mode)")
+    # Zero-loss enqueue: an enqueue returns only once this many replicas have its write (WAIT), else it fails
+    # with ReplicationTimeoutError (re-send with the same job_id). 0: replication stays asynchronous.
+    enqueue_wait_replicas: int = Field(default=0, ge=0, le=16)
+    enqueue_wait_timeout_ms: int = Field(default=1_000, ge=1, le=60_000)
 
     data_dir: Path = Path("var")
     embedded_port: int = 6399  # the embedded Valkey's port when no server is configured
