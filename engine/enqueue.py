@@ -150,6 +150,8 @@ def _step(eng: Engine, script_keys: list[str], args: list[Any], job_id: str) -> 
     except EngineError:
         raise
     except redis.RedisError as exc:  # a cluster node's own client is redis-py's, not the engine's
+        if keys.cluster() and (isinstance(exc, (redis.ConnectionError, redis.TimeoutError)) or "MOVED" in str(exc)):
+            eng.conn.nodes_manager.initialize()  # a failover moved the slot: learn the new map, as the client would
         raise engine_error(exc) from exc
     if int(confirmed) < wanted:
         raise ReplicationTimeoutError(job_id, int(confirmed), wanted, timeout_ms)

@@ -36,7 +36,7 @@ def primary_and_replica(tmp_path):
 
 def test_an_enqueue_waiting_for_a_replica_returns_once_the_replica_has_the_job(primary_and_replica):
     primary, _replica, link = primary_and_replica
-    eng = make_engine(primary.connection_url, enqueue_wait_replicas=1, enqueue_wait_timeout_ms=2000)
+    eng = make_engine(primary.connection_url, enqueue_wait_replicas=1, enqueue_wait_timeout_ms=900)
     job = enqueue(eng, EnqueueRequest("dailyReports", {"fn": "ok"}, job_id="waited-1"))
     assert link.exists(keys.job(job.id))  # on the replica when enqueue returned
 
@@ -59,3 +59,12 @@ def test_a_stalled_replica_fails_the_enqueue_on_time_and_the_same_id_is_resent_s
     again = enqueue(eng, EnqueueRequest("dailyReports", {"fn": "ok"}, job_id="stalled-1"))
     assert again.id == "stalled-1" and link.exists(keys.job("stalled-1"))
     assert eng.conn.llen(keys.waiting("dailyReports", "normal")) == 2  # the re-send added no second job
+
+
+def test_a_wait_timeout_as_long_as_the_socket_timeout_is_refused_at_start_up():
+    from pydantic import ValidationError
+
+    from engine.settings import Settings
+    with pytest.raises(ValidationError, match="ENQUEUE_WAIT_TIMEOUT_MS must be shorter"):
+        Settings(enqueue_wait_replicas=1, enqueue_wait_timeout_ms=1000, redis_socket_timeout_s=1.0)
+    assert Settings(enqueue_wait_replicas=0, enqueue_wait_timeout_ms=1000).enqueue_wait_timeout_ms == 1000
