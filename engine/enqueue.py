@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.utils import utcformat
@@ -14,7 +15,8 @@ from . import keys
 from .app import Engine
 from .audit import KEEP_MS as AUDIT_KEEP_MS
 from .audit import append as append_audit
-from .errors import ServerFullError, ValidationError
+from .connection import engine_error
+from .errors import EngineError, ReplicationTimeoutError, ServerFullError, ValidationError
 from .job_ids import new_job_id
 from .jobs import rq_job
 from .oom import OutOfMemory
@@ -124,7 +126,7 @@ def enqueue(eng: Engine, req: EnqueueRequest) -> Job:
     high-water mark: nothing was written."""
     job, script_keys, args = _prepare(eng, req)
     try:
-        created, status = eng.scripts.enqueue(keys=script_keys, args=args)
+        created, status = _step(eng, script_keys, args, job.id)
     except OutOfMemory:  # above maxmemory: the server refused the step's first write
         raise ServerFullError() from None
     if created == -1:
@@ -135,6 +137,30 @@ def enqueue(eng: Engine, req: EnqueueRequest) -> Job:
             append_audit(eng, req.audit)
         return existing
     return job
+
+
+def _step(eng: Engine, script_keys: list[str], args: list[Any], job_id: str) -> Any:
+    """The enqueue step; with ENQUEUE_WAIT_REPLICAS it is followed by WAIT on the same connection (WAIT
+    counts that connection's writes): on a cluster, a connection to the master of the queue's slot."""
+    wanted = eng.settings.enqueue_wait_replicas
+    if not wanted:
+        return eng.scripts.enqueue(keys=script_keys, args=args)
+    client = eng.conn.get_node_from_key(script_keys[0]).redis_connection if keys.cluster() else eng.conn
+    timeout_ms = eng.settings.enqueue_wait_timeout_ms
+    try:
+        pipe = client.pipeline(transaction=False)
+        eng.scripts.enqueue(keys=script_keys, args=args, client=pipe)
+        pipe.execute_command("WAIT", wanted, timeout_ms)
+        reply, confirmed = pipe.execute()
+    except EngineError:
+        raise
+    except redis.RedisError as exc:  # a cluster node's own client is redis-py's, not the engine's
+        if keys.cluster() and (isinstance(exc, (redis.ConnectionError, redis.TimeoutError)) or "MOVED" in str(exc)):
+            eng.conn.nodes_manager.initialize()  # a failover moved the slot: learn the new map, as the client would
+        raise engine_error(exc) from exc
+    if int(confirmed) < wanted:
+        raise ReplicationTimeoutError(job_id, int(confirmed), wanted, timeout_ms)
+    return reply
 
 
 def enqueue_many(eng: Engine, requests: list[EnqueueRequest]) -> list[Job]:

@@ -38,6 +38,16 @@ class ServerUnavailableError(ServerError):
     """The Redis-compatible server cannot be reached (connection refused, lost or timed out)."""
 
 
+class ReplicationTimeoutError(ServerUnavailableError):
+    """ENQUEUE_WAIT_REPLICAS: the primary has the job, but too few replicas confirmed it in time, so a
+    failover could still lose it. Re-send with the same job_id (an idempotent re-send writes nothing)."""
+
+    def __init__(self, job_id: str, confirmed: int, wanted: int, timeout_ms: int):
+        super().__init__(f"job {job_id} is on the primary, but {confirmed} of {wanted} replica(s) confirmed it "
+                         f"within {timeout_ms} ms: re-send it with the same job_id")
+        self.job_id, self.confirmed, self.wanted = job_id, confirmed, wanted
+
+
 class CredentialsError(ServerError):
     """The server refused the configured user or password (WRONGPASS, NOAUTH), or the user may not
     connect: a setting to fix, not an outage to wait out."""

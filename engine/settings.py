@@ -5,7 +5,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     redis_sentinel_master: str = "mymaster"
     # Redis/Valkey Cluster: any masters to start from; when set, it wins over REDIS_URL and REDIS_HOST.
     redis_cluster_nodes: str | None = Field(default=None, description="host:port,host:port (cluster mode)")
+    # Zero-loss enqueue: an enqueue returns only once this many replicas have its write (WAIT), else it fails
+    # with ReplicationTimeoutError (re-send with the same job_id). 0: replication stays asynchronous.
+    enqueue_wait_replicas: int = Field(default=0, ge=0, le=16)
+    enqueue_wait_timeout_ms: int = Field(default=500, ge=1, le=60_000, description="below REDIS_SOCKET_TIMEOUT_S")
 
     data_dir: Path = Path("var")
     embedded_port: int = 6399  # the embedded Valkey's port when no server is configured
@@ -92,6 +96,13 @@ class Settings(BaseSettings):
             if not (sep and host and port.isdigit() and 0 < int(port) < 65536):
                 raise ValueError(f"REDIS_CLUSTER_NODES entries must be host:port, comma-separated; got {part!r}")
         return value
+
+    @model_validator(mode="after")
+    def _check_wait_fits_the_socket_timeout(self) -> "Settings":
+        if self.enqueue_wait_replicas and self.enqueue_wait_timeout_ms >= self.redis_socket_timeout_s * 1000:
+            raise ValueError("ENQUEUE_WAIT_TIMEOUT_MS must be shorter than REDIS_SOCKET_TIMEOUT_S (in ms), or the "
+                             "socket times out before WAIT answers")
+        return self
 
     @field_validator("alert_webhook_url")
     @classmethod

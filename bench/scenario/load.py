@@ -13,6 +13,7 @@ import redis
 
 from engine.app import Engine
 from engine.enqueue import EnqueueRequest, enqueue
+from engine.errors import ServerError
 
 from .processes import Child, exit_record
 
@@ -38,6 +39,7 @@ class Producer(threading.Thread):
         self.request, self.seed = request, seed
         self._followed = 0.0
         self.acked: list[tuple[str, float]] = []  # (job id, monotonic time of the acknowledgement)
+        self.latencies_ms: list[float] = []  # of each acknowledged enqueue call
         self.errors: dict[str, int] = {}
         self.retried_ids = 0
         self.first_error: str | None = None
@@ -61,10 +63,12 @@ class Producer(threading.Thread):
                     if self.follow_s and time.monotonic() - self._followed >= self.follow_s:
                         self._followed = time.monotonic()
                         follow_master(self.eng.conn)
+                    sent = time.monotonic()
                     enqueue(self.eng, req)
                     self.acked.append((req.job_id, time.monotonic()))
+                    self.latencies_ms.append((self.acked[-1][1] - sent) * 1000)
                     break
-                except redis.RedisError as exc:  # ConnectionError, ReadOnlyError, ...: retry the same id
+                except (redis.RedisError, ServerError) as exc:  # lost connection, read-only, too few replicas ...
                     name = type(exc).__name__
                     self.errors[name] = self.errors.get(name, 0) + 1
                     self.first_error = self.first_error or f"{name}: {exc}"

@@ -1,0 +1,70 @@
+"""ENQUEUE_WAIT_REPLICAS: an enqueue returns only once a replica has the job (WAIT on the same connection);
+with the replica stalled it fails with ReplicationTimeoutError, and a re-send with the same id is safe."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+import redis
+
+from engine import keys
+from engine.embedded import start_embedded
+from engine.enqueue import EnqueueRequest, enqueue
+from engine.errors import ReplicationTimeoutError
+from tests.conftest import make_engine
+from tests.engine.support import wait_until
+
+
+@pytest.fixture
+def primary_and_replica(tmp_path):
+    primary = start_embedded(tmp_path / "primary", durable=False, config={"repl-diskless-sync-delay": "0"})
+    replica = start_embedded(tmp_path / "replica", durable=False)
+    link = redis.Redis.from_url(replica.connection_url)
+    try:
+        link.execute_command("REPLICAOF", "127.0.0.1", primary.port)
+        wait_until(lambda: link.info("replication").get("master_link_status") == "up", timeout_s=10)
+        yield primary, replica, link
+    finally:
+        if replica._process.poll() is None:
+            os.kill(replica._process.pid, signal.SIGCONT)
+        link.close()
+        replica.stop()
+        primary.stop()
+
+
+def test_an_enqueue_waiting_for_a_replica_returns_once_the_replica_has_the_job(primary_and_replica):
+    primary, _replica, link = primary_and_replica
+    eng = make_engine(primary.connection_url, enqueue_wait_replicas=1, enqueue_wait_timeout_ms=900)
+    job = enqueue(eng, EnqueueRequest("dailyReports", {"fn": "ok"}, job_id="waited-1"))
+    assert link.exists(keys.job(job.id))  # on the replica when enqueue returned
+
+
+def test_a_stalled_replica_fails_the_enqueue_on_time_and_the_same_id_is_resent_safely(primary_and_replica):
+    primary, replica, link = primary_and_replica
+    eng = make_engine(primary.connection_url, enqueue_wait_replicas=1, enqueue_wait_timeout_ms=300)
+    plain = make_engine(primary.connection_url)
+    os.kill(replica._process.pid, signal.SIGSTOP)  # the replica stops acknowledging
+    started = time.monotonic()
+    with pytest.raises(ReplicationTimeoutError) as refused:
+        enqueue(eng, EnqueueRequest("dailyReports", {"fn": "ok"}, job_id="stalled-1"))
+    assert 0.25 <= time.monotonic() - started < 2
+    assert refused.value.confirmed == 0 and "re-send it with the same job_id" in str(refused.value)
+    assert eng.conn.exists(keys.job("stalled-1"))  # written on the primary, not yet safe
+    started = time.monotonic()
+    enqueue(plain, EnqueueRequest("dailyReports", {"fn": "ok"}, job_id="async-1"))  # the default does not wait
+    assert time.monotonic() - started < 0.25
+    os.kill(replica._process.pid, signal.SIGCONT)
+    again = enqueue(eng, EnqueueRequest("dailyReports", {"fn": "ok"}, job_id="stalled-1"))
+    assert again.id == "stalled-1" and link.exists(keys.job("stalled-1"))
+    assert eng.conn.llen(keys.waiting("dailyReports", "normal")) == 2  # the re-send added no second job
+
+
+def test_a_wait_timeout_as_long_as_the_socket_timeout_is_refused_at_start_up():
+    from pydantic import ValidationError
+
+    from engine.settings import Settings
+    with pytest.raises(ValidationError, match="ENQUEUE_WAIT_TIMEOUT_MS must be shorter"):
+        Settings(enqueue_wait_replicas=1, enqueue_wait_timeout_ms=1000, redis_socket_timeout_s=1.0)
+    assert Settings(enqueue_wait_replicas=0, enqueue_wait_timeout_ms=1000).enqueue_wait_timeout_ms == 1000
