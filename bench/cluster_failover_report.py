@@ -29,6 +29,7 @@ class ClusterFailoverReport(CheckedReport):
     enqueue_ms_p50: float | None
     enqueue_ms_p99: float | None
     wait_cost: dict[str, float | None]
+    reads_after_promotion: str  # every-master reads (memory, the API's pre-write ping) right after it
     producer_errors: dict[str, int]
     producer_crash: str | None
     worker_exits: list[dict[str, Any]]
@@ -43,6 +44,7 @@ class ClusterFailoverReport(CheckedReport):
                (self.settled, "the surviving jobs and a canary did not all complete in time"),
                (self.not_completed_with_record == 0, "jobs still on the cluster were not completed"),
                (self.producer_crash is None, "the producer crashed")]
+        out.append((self.reads_after_promotion == "ok", f"reads of every master failed: {self.reads_after_promotion}"))
         out.append((self.killed_master_rejoined_as_replica, "the killed master did not rejoin as a replica"))
         if self.wait_replicas:
             out.append((self.lost_total == 0, "acknowledged jobs were lost although each waited for a replica"))
@@ -54,6 +56,7 @@ def format_report(r: ClusterFailoverReport) -> str:
             ("killed master (port), its queues", f"{r.killed_port}: {', '.join(r.queues_on_killed_master)}"),
             ("replica promoted after (s)", r.promoted_after_s),
             ("killed master restarted, rejoined as a replica", r.killed_master_rejoined_as_replica),
+            ("memory view and API pre-write check right after it", r.reads_after_promotion),
             ("its queues resumed after (s)", f"{r.resumed_after_s} (target <= {RESUME_TARGET_S:g})"),
             ("acknowledged jobs", r.acked_total), ("acknowledged before the kill", r.acked_before_kill),
             ("acknowledged in its last second", r.acked_last_second_before),

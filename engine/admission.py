@@ -13,7 +13,7 @@ import time
 
 import redis
 
-from .connection import masters
+from .connection import on_every_master
 
 REFRESH_S = 5.0
 
@@ -32,7 +32,7 @@ class HighWater:
             with self._lock:
                 if now >= self._next:
                     # cluster mode: the smallest master's, so the mark holds on every one
-                    limits = [int(node.info("memory").get("maxmemory", 0)) for node in masters(self.conn)]
+                    limits = [int(m) for m in on_every_master(self.conn, lambda c: c.info("memory").get("maxmemory", 0))]
                     maxmemory = min((m for m in limits if m), default=0)
                     self._mark = int(maxmemory * self.ratio) if maxmemory else 0
                     self._next = now + self.refresh_s

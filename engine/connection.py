@@ -227,6 +227,38 @@ def masters(conn: redis.Redis | RedisCluster) -> list[redis.Redis]:
     return [n.redis_connection for n in conn.get_primaries()] if isinstance(conn, RedisCluster) else [conn]
 
 
+def refresh_slot_map(conn: redis.Redis | RedisCluster) -> None:
+    """On a cluster, ask the nodes for the current masters: after a master crashed, its replica holds
+    its slots, and a call made on a node's own client (not through the cluster client, which refreshes
+    by itself on such errors) would otherwise keep aiming at the dead one."""
+    if isinstance(conn, RedisCluster):
+        try:
+            conn.nodes_manager.initialize()
+        except redis.RedisError as exc:  # no node answers yet: the next call asks again
+            log.debug("cluster slot map refresh failed: %s", exc)
+
+
+def on_every_master(conn: redis.Redis | RedisCluster, call) -> list:
+    """`call(client)` on every master that answers: on a cluster, a master that does not answer makes
+    the slot map refresh once (a failover) and is then left out; the first error if none answers."""
+    if not isinstance(conn, RedisCluster):
+        return [call(conn)]  # the one server: its errors as they are
+    out, down = [], []
+    for attempt in range(2):
+        out, down = [], []
+        for client in masters(conn):
+            try:
+                out.append(call(client))
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                down.append(exc)
+        if not down or attempt:
+            break
+        refresh_slot_map(conn)
+    if not out:
+        raise engine_error(down[0]) from down[0]
+    return out
+
+
 def _eviction_policy(conn: redis.Redis) -> str:
     """maxmemory-policy from INFO memory (the engine's ACL user has INFO, not CONFIG); else CONFIG GET."""
     try:

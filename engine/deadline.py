@@ -15,6 +15,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from .app import Engine
+from .connection import refresh_slot_map
 from .errors import ServerUnavailableError
 
 _deadline: ContextVar[float | None] = ContextVar("engine_deadline", default=None)
@@ -43,13 +44,23 @@ def before_write(eng: Engine) -> None:
         return
     if left <= 0:
         raise ServerUnavailableError("the request's time budget passed before the write; nothing was written")
-    # cluster mode: the write's master is not known here, so every master must answer
-    pools = [n.redis_connection.connection_pool for n in eng.conn.get_primaries()] \
-        if isinstance(eng.conn, RedisCluster) else [eng.conn.connection_pool]
-    for pool in pools:
-        _ping(pool, max(0.001, remaining() or 0))
+    # cluster mode: the write's master is not known here, so every master must answer; one that does not
+    # makes the slot map refresh (a crashed master's replica took its slots) and the masters are asked again
+    if not isinstance(eng.conn, RedisCluster):
+        _ping(eng.conn.connection_pool, max(0.001, remaining() or 0))
+    else:
+        try:
+            _ping_masters(eng)
+        except ServerUnavailableError:
+            refresh_slot_map(eng.conn)
+            _ping_masters(eng)
     if (remaining() or 0) <= 0:
         raise ServerUnavailableError("the request's time budget passed before the write; nothing was written")
+
+
+def _ping_masters(eng: Engine) -> None:
+    for node in eng.conn.get_primaries():
+        _ping(node.redis_connection.connection_pool, max(0.001, remaining() or 0))
 
 
 def _ping(pool, left: float) -> None:

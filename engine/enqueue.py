@@ -15,7 +15,7 @@ from . import keys
 from .app import Engine
 from .audit import KEEP_MS as AUDIT_KEEP_MS
 from .audit import append as append_audit
-from .connection import engine_error
+from .connection import engine_error, refresh_slot_map
 from .errors import EngineError, ReplicationTimeoutError, ServerFullError, ValidationError
 from .job_ids import new_job_id
 from .jobs import rq_job
@@ -156,7 +156,7 @@ def _step(eng: Engine, script_keys: list[str], args: list[Any], job_id: str) -> 
         raise
     except redis.RedisError as exc:  # a cluster node's own client is redis-py's, not the engine's
         if keys.cluster() and (isinstance(exc, (redis.ConnectionError, redis.TimeoutError)) or "MOVED" in str(exc)):
-            eng.conn.nodes_manager.initialize()  # a failover moved the slot: learn the new map, as the client would
+            refresh_slot_map(eng.conn)  # a failover moved the slot: learn the new map, as the client would
         raise engine_error(exc) from exc
     if int(confirmed) < wanted:
         raise ReplicationTimeoutError(job_id, int(confirmed), wanted, timeout_ms)

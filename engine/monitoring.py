@@ -10,7 +10,7 @@ from typing import Any
 from . import control, keys
 from .app import Engine, resolve
 from .clock import ms_to_iso, server_ms
-from .connection import masters
+from .connection import on_every_master
 from .job_ops import get_job, list_jobs, remove_job, retry_job  # noqa: F401  (re-exported)
 from .metrics import recent
 
@@ -94,7 +94,7 @@ def memory(*, engine: Engine | None = None) -> dict[str, Any]:
     (memory_high_water_ratio of maxmemory; None when the server has no maxmemory). In cluster mode the
     fullest master's (the first to refuse enqueues)."""
     eng = resolve(engine)
-    infos = [node.info("memory") for node in masters(eng.conn)]
+    infos = on_every_master(eng.conn, lambda c: c.info("memory"))
     fill = [(int(i.get("used_memory", 0)) / (int(i.get("maxmemory", 0)) or float("inf")), int(i.get("used_memory", 0)),
              int(i.get("maxmemory", 0))) for i in infos]
     _ratio, used, limit = max(fill)

@@ -94,7 +94,8 @@ def _start_node(folder: Path, port: int, password: str | None, acl: list[str] | 
     folder.mkdir(parents=True, exist_ok=True)
     lines = [f"port {port}", f"bind {HOST}", "protected-mode no", "cluster-enabled yes",
              f"cluster-config-file {folder / 'nodes.conf'}", "cluster-node-timeout 2000", f'dir "{folder}"',
-             'save ""', "appendonly no", "maxmemory-policy noeviction"]
+             'save ""', "appendonly no", "maxmemory-policy noeviction",
+             "repl-diskless-sync-delay 0"]  # a replica (re)joining syncs at once, not after 5 s
     if password:
         lines += [f"requirepass {password}", f"masterauth {password}"]
     if acl is not None:  # the default user off: an admin for the setup, and the given users
