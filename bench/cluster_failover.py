@@ -27,7 +27,7 @@ from bench.cluster_measures import reads_across_masters, slot_owner, wait_cost
 from bench.scenario.load import Producer, Workers
 from bench.scenario.processes import child_env, settings_env, stop_children
 from bench.scenario.servers import wait_for
-from bench.cluster_failover_report import ClusterFailoverReport, format_report
+from bench.cluster_failover_report import ClusterFailoverReport, format_report, percentile
 from engine import keys
 from engine.app import Engine
 from engine.enqueue import EnqueueRequest, enqueue
