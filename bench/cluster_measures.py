@@ -10,7 +10,7 @@ from engine import deadline, monitoring
 from engine.app import Engine
 from engine.enqueue import EnqueueRequest, enqueue
 from engine.settings import Settings
-from tests.cluster_server import Cluster, Node
+from bench.scenario.valkey_cluster import Cluster, Node
 
 
 def slot_owner(cluster: Cluster, slot: int) -> Node:
@@ -32,7 +32,7 @@ def reads_across_masters(eng: Engine) -> str:
         return f"{type(exc).__name__}: {exc}"
 
 
-def wait_cost(settings: dict[str, Any], n: int = 300) -> dict[str, float | None]:
+def wait_cost(settings: dict[str, Any], n: int = 1000) -> dict[str, float | None]:
     """Sequential enqueues into one queue before the load, without and with WAIT for one replica: ms each."""
     out: dict[str, float | None] = {}
     for wanted in (0, 1):

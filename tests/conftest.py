@@ -79,8 +79,8 @@ def engine_factory(redis_url):
 
 @pytest.fixture(scope="session")
 def valkey_cluster(tmp_path_factory):
-    """A 3-master Valkey Cluster on loopback (tests/cluster_server.py), started once for the tests that ask."""
-    from tests.cluster_server import start_cluster
+    """A 3-master Valkey Cluster on loopback (bench/scenario/valkey_cluster.py), started once for the tests that ask."""
+    from bench.scenario.valkey_cluster import start_cluster
 
     cluster = start_cluster(tmp_path_factory.mktemp("valkey-cluster"), masters=3)
     yield cluster

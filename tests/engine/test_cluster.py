@@ -1,4 +1,4 @@
-"""Cluster mode (REDIS_CLUSTER_NODES) against a real 3-master Valkey Cluster (tests/cluster_server.py):
+"""Cluster mode (REDIS_CLUSTER_NODES) against a real 3-master Valkey Cluster (bench/scenario/valkey_cluster.py):
 the settings, the hash-tagged key layout, and the core job path end to end."""
 from __future__ import annotations
 
@@ -290,7 +290,7 @@ def test_a_job_id_prefix_search_scans_every_master_and_pages_across_them(cluster
 
 def test_the_password_comes_from_redis_password_and_a_wrong_one_is_a_credentials_error(tmp_path):
     from engine.errors import CredentialsError
-    from tests.cluster_server import start_cluster
+    from bench.scenario.valkey_cluster import start_cluster
 
     secured = start_cluster(tmp_path, masters=3, password="cluster-secret-0123")
     try:
@@ -308,7 +308,7 @@ def test_the_password_comes_from_redis_password_and_a_wrong_one_is_a_credentials
 def test_the_shipped_acl_user_runs_the_job_path_on_a_cluster_with_nothing_denied(tmp_path):
     """The cluster client also reads the slot map (CLUSTER SLOTS) and the command table (COMMAND)."""
     from tests.acl_server import PASSWORD, USER, engine_line
-    from tests.cluster_server import start_cluster
+    from bench.scenario.valkey_cluster import start_cluster
     from tests.conftest import make_engine
 
     secured = start_cluster(tmp_path, masters=3, acl=[engine_line(PASSWORD)])
@@ -346,7 +346,7 @@ def test_the_workers_command_drains_a_cluster_in_forked_processes(cluster_engine
 
 def test_the_cluster_starter_gives_each_master_a_synced_replica(tmp_path):
     """The building block of a later failover scenario: 3 masters + 3 replicas, replicas in sync."""
-    from tests.cluster_server import start_cluster
+    from bench.scenario.valkey_cluster import start_cluster
     from tests.conftest import make_engine
 
     six = start_cluster(tmp_path, masters=3, replicas=1)
@@ -369,7 +369,7 @@ def test_the_cluster_starter_gives_each_master_a_synced_replica(tmp_path):
 
 def test_a_manual_failover_of_a_queue_s_master_loses_nothing_and_work_goes_on(tmp_path):
     """A graceful CLUSTER FAILOVER (not a crash): the clients follow MOVED to the promoted replica."""
-    from tests.cluster_server import start_cluster
+    from bench.scenario.valkey_cluster import start_cluster
     from tests.conftest import make_engine
 
     six = start_cluster(tmp_path, masters=3, replicas=1)

