@@ -14,8 +14,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine.errors import (ConflictError, EngineError, NotFoundError, PermissionDenied, ServerError, ServerFullError,
-                           ServerUnavailableError, UnknownQueueError, ValidationError)
+from engine.errors import (ConflictError, EngineError, NotFoundError, PermissionDenied, ReplicationTimeoutError,
+                           ServerError, ServerFullError, ServerUnavailableError, UnknownQueueError, ValidationError)
 from engine.oom import is_out_of_memory
 
 log = logging.getLogger("api_shim")
@@ -156,6 +156,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PermissionDenied)
     async def _denied(request: Request, exc: PermissionDenied):
         return error_json(403, "forbidden", str(exc))
+
+    @app.exception_handler(ReplicationTimeoutError)
+    async def _not_replicated(request: Request, exc: ReplicationTimeoutError):
+        return error_json(503, "not_replicated", str(exc), headers={"Retry-After": "1"})
 
     @app.exception_handler(ServerUnavailableError)
     async def _unavailable(request: Request, exc: ServerUnavailableError):

@@ -68,3 +68,23 @@ def test_a_wait_timeout_as_long_as_the_socket_timeout_is_refused_at_start_up():
     with pytest.raises(ValidationError, match="ENQUEUE_WAIT_TIMEOUT_MS must be shorter"):
         Settings(enqueue_wait_replicas=1, enqueue_wait_timeout_ms=1000, redis_socket_timeout_s=1.0)
     assert Settings(enqueue_wait_replicas=0, enqueue_wait_timeout_ms=1000).enqueue_wait_timeout_ms == 1000
+
+
+def test_the_api_answers_503_not_replicated_and_a_resend_with_the_same_id_is_201_or_200(primary_and_replica):
+    from fastapi.testclient import TestClient
+
+    from api_shim import create_app
+    from tests.api_shim.conftest import API_KEYS, WRITE
+    primary, replica, link = primary_and_replica
+    eng = make_engine(primary.connection_url, enqueue_wait_replicas=1, enqueue_wait_timeout_ms=300)
+    job = {"data": {"phone": "+9779800000000", "message": "hello"}, "job_id": "api-stalled-1"}
+    with TestClient(create_app(eng, api_keys=API_KEYS), raise_server_exceptions=False) as client:
+        os.kill(replica._process.pid, signal.SIGSTOP)
+        refused = client.post("/api/v1/queue/jobs/whatsapp", headers=WRITE, json=job)
+        assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
+        assert refused.json()["error"]["code"] == "not_replicated"
+        assert "re-send it with the same job_id" in refused.json()["error"]["message"]
+        os.kill(replica._process.pid, signal.SIGCONT)
+        again = client.post("/api/v1/queue/jobs/whatsapp", headers=WRITE, json=job)
+        assert again.status_code in (200, 201) and again.json()["id"] == "api-stalled-1"
+    assert link.exists(keys.job("api-stalled-1"))
