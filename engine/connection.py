@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 # may have received the command, and retrying would only make a frozen server hang the caller longer.
 _RETRY_ON = (redis.ConnectionError,)
 # redis-py's cluster client raises RedisClusterException (not a RedisError) for a cross-slot call, say
-_CLUSTER_ERRORS = (redis.RedisError, RedisClusterException)
+_REDIS_ERRORS = (redis.RedisError, RedisClusterException)
 
 
 @functools.cache
@@ -42,72 +42,46 @@ def engine_error(exc: redis.RedisError | RedisClusterException) -> ServerError:
     return wrapped
 
 
-class EnginePipeline(Pipeline):
-    """redis-py's pipeline, raising the engine's errors."""
+class _RaisesEngineErrors:
+    """Mixed into redis-py's clients and pipelines: every error they raise comes out as the engine's."""
 
     def execute_command(self, *args, **kwargs):
         try:
             return super().execute_command(*args, **kwargs)
         except EngineError:
             raise
-        except redis.RedisError as exc:
+        except _REDIS_ERRORS as exc:
             raise engine_error(exc) from exc
 
+
+class _PipelineRaisesEngineErrors(_RaisesEngineErrors):
     def execute(self, raise_on_error: bool = True):
         try:
             return super().execute(raise_on_error)
         except EngineError:
             raise
-        except redis.RedisError as exc:
+        except _REDIS_ERRORS as exc:
             raise engine_error(exc) from exc
 
 
-class EngineRedis(redis.Redis):
+class EnginePipeline(_PipelineRaisesEngineErrors, Pipeline):
+    """redis-py's pipeline, raising the engine's errors."""
+
+
+class EngineRedis(_RaisesEngineErrors, redis.Redis):
     """redis-py's client, raising the engine's errors (engine/errors.py) so that the API and dashboard
     catch EngineError only and never import redis."""
-
-    def execute_command(self, *args, **options):
-        try:
-            return super().execute_command(*args, **options)
-        except EngineError:
-            raise
-        except redis.RedisError as exc:
-            raise engine_error(exc) from exc
 
     def pipeline(self, transaction: bool = True, shard_hint=None) -> EnginePipeline:
         return EnginePipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
 
 
-class EngineClusterPipeline(ClusterPipeline):
+class EngineClusterPipeline(_PipelineRaisesEngineErrors, ClusterPipeline):
     """redis-py's cluster pipeline, raising the engine's errors. transaction=True needs one slot."""
 
-    def execute_command(self, *args, **kwargs):
-        try:
-            return super().execute_command(*args, **kwargs)
-        except EngineError:
-            raise
-        except _CLUSTER_ERRORS as exc:
-            raise engine_error(exc) from exc
 
-    def execute(self, raise_on_error: bool = True):
-        try:
-            return super().execute(raise_on_error)
-        except EngineError:
-            raise
-        except _CLUSTER_ERRORS as exc:
-            raise engine_error(exc) from exc
-
-
-class EngineCluster(RedisCluster):
+class EngineCluster(_RaisesEngineErrors, RedisCluster):
     """redis-py's cluster client (REDIS_CLUSTER_NODES), raising the engine's errors like EngineRedis."""
-
-    def execute_command(self, *args, **kwargs):
-        try:
-            return super().execute_command(*args, **kwargs)
-        except EngineError:
-            raise
-        except _CLUSTER_ERRORS as exc:
-            raise engine_error(exc) from exc
 
     def pipeline(self, transaction=None, shard_hint=None) -> EngineClusterPipeline:
         pipe = super().pipeline(transaction=transaction, shard_hint=shard_hint)
@@ -168,7 +142,7 @@ def _cluster_client(settings: Settings, retry: Retry, timeouts: dict) -> EngineC
     try:
         return EngineCluster(startup_nodes=[ClusterNode(h, p) for h, p in settings.cluster_nodes], retry=retry,
                              username=settings.redis_username, password=settings.redis_password, **timeouts)
-    except _CLUSTER_ERRORS as exc:  # redis-py wraps a node's refusal of the credentials in its own error
+    except _REDIS_ERRORS as exc:  # redis-py wraps a node's refusal of the credentials in its own error
         if _refused_credentials(exc):
             raise CredentialsError(f"the Redis cluster refused the credentials (REDIS_USERNAME, REDIS_PASSWORD): "
                                    f"{exc}") from exc
