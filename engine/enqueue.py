@@ -167,13 +167,18 @@ def enqueue_many(eng: Engine, requests: list[EnqueueRequest]) -> list[Job]:
     """Validate all, then enqueue all in one pipelined round trip (not one transaction). Jobs refused at
     the memory high-water mark are not written: ServerFullError then lists the ids that were."""
     prepared = [_prepare(eng, r) for r in requests]
+    wanted, confirmed = eng.settings.enqueue_wait_replicas, None
     if keys.cluster():  # redis-py's cluster pipeline refuses scripts: one call per job (each in its own slot)
-        replies = [_call(eng, script_keys, args) for _job, script_keys, args in prepared]
+        replies = [_call(eng, script_keys, args, job.id) for job, script_keys, args in prepared]
     else:
         pipe = eng.conn.pipeline(transaction=False)
         for _job, script_keys, args in prepared:
             eng.scripts.enqueue(keys=script_keys, args=args, client=pipe)
+        if wanted:  # one WAIT after the batch covers every write the pipeline's connection made
+            pipe.execute_command("WAIT", wanted, eng.settings.enqueue_wait_timeout_ms)
         replies = pipe.execute(raise_on_error=False)
+        if wanted:
+            confirmed = replies.pop()
     for reply in replies:
         if isinstance(reply, Exception) and not isinstance(reply, OutOfMemory):
             raise reply
@@ -182,12 +187,16 @@ def enqueue_many(eng: Engine, requests: list[EnqueueRequest]) -> list[Job]:
         accepted = [job.id for (job, _k, _a), r in zip(prepared, replies) if not isinstance(r, Exception) and r[0] != -1]
         used = None if isinstance(refused[0], Exception) else int(refused[0][1])
         raise ServerFullError(used, prepared[0][2][3], accepted=accepted)
+    if confirmed is not None and int(confirmed) < wanted:
+        more = f" (and {len(prepared) - 1} more of its batch)" if len(prepared) > 1 else ""
+        raise ReplicationTimeoutError(prepared[0][0].id + more, int(confirmed), wanted,
+                                      eng.settings.enqueue_wait_timeout_ms)
     return [job for job, _k, _a in prepared]
 
 
-def _call(eng: Engine, script_keys: list[str], args: list[Any]) -> Any:
+def _call(eng: Engine, script_keys: list[str], args: list[Any], job_id: str) -> Any:
     try:
-        return eng.scripts.enqueue(keys=script_keys, args=args)
+        return _step(eng, script_keys, args, job_id)
     except OutOfMemory as exc:  # as the pipeline hands it back
         return exc
 

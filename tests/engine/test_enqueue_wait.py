@@ -11,7 +11,7 @@ import redis
 
 from engine import keys
 from engine.embedded import start_embedded
-from engine.enqueue import EnqueueRequest, enqueue
+from engine.enqueue import EnqueueRequest, enqueue, enqueue_many
 from engine.errors import ReplicationTimeoutError
 from tests.conftest import make_engine
 from tests.engine.support import wait_until
@@ -52,13 +52,15 @@ def test_a_stalled_replica_fails_the_enqueue_on_time_and_the_same_id_is_resent_s
     assert 0.25 <= time.monotonic() - started < 2
     assert refused.value.confirmed == 0 and "re-send it with the same job_id" in str(refused.value)
     assert eng.conn.exists(keys.job("stalled-1"))  # written on the primary, not yet safe
+    with pytest.raises(ReplicationTimeoutError, match=r"stalled-2 \(and 1 more of its batch\)"):  # bulk too
+        enqueue_many(eng, [EnqueueRequest("dailyReports", {"fn": "ok"}, job_id=f"stalled-{n}") for n in (2, 3)])
     started = time.monotonic()
     enqueue(plain, EnqueueRequest("dailyReports", {"fn": "ok"}, job_id="async-1"))  # the default does not wait
     assert time.monotonic() - started < 0.25
     os.kill(replica._process.pid, signal.SIGCONT)
     again = enqueue(eng, EnqueueRequest("dailyReports", {"fn": "ok"}, job_id="stalled-1"))
     assert again.id == "stalled-1" and link.exists(keys.job("stalled-1"))
-    assert eng.conn.llen(keys.waiting("dailyReports", "normal")) == 2  # the re-send added no second job
+    assert eng.conn.llen(keys.waiting("dailyReports", "normal")) == 4  # the re-send added no second job
 
 
 def test_a_wait_timeout_as_long_as_the_socket_timeout_is_refused_at_start_up():
