@@ -1,6 +1,7 @@
 """Field names of the job and worker hashes (read as keys.JobField, keys.WorkerField)."""
 from __future__ import annotations
 
+
 class JobField:
     """Field names of the job hash. RQ's own fields keep RQ's names (rq.job.Job.to_dict), so RQ's
     tools read our jobs; the engine's own start with `jq_`. The Lua steps write the same names as
@@ -29,6 +30,7 @@ class JobField:
     CANCEL_MS = "jq_cancel_ms"  # when an operator asked to cancel (server ms): engine/cancel.py
     DEAD_MS = "jq_dead_ms"  # when last dead-lettered, kept after an operator retried it (lua/dlq_retry.lua)
     PACE_KEY = "jq_pace_key"  # the value of the queue's key_limit field (enqueue.py), read by dequeue.lua
+
 
 class WorkerField:
     """Field names of the worker hash: RQ's (rq.worker.Worker.refresh reads them) and the engine's.

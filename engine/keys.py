@@ -173,6 +173,8 @@ FAILURE_GROUPS = f"{JQ}:fgroups"
 def failure_groups(queue: str | None = None) -> str:
     """The failure-group index fail.lua writes: FAILURE_GROUPS, or the queue's own in cluster mode."""
     return f"{FAILURE_GROUPS}:{_q(queue)}" if _cluster else FAILURE_GROUPS
+
+
 FAILURE_GROUPS_TRIM_CURSOR = f"{JQ}:fgroups:trim"  # where the retention pass resumes (a score)
 
 
@@ -221,7 +223,6 @@ def rq_queue_names(queue: str) -> list[str]:
     return [queue + ("" if p == "normal" else f":{p}") for p in PRIORITIES]
 
 
-
 AUDIT = f"{JQ}:audit"
 
 
@@ -236,16 +237,19 @@ def audit_streams(queues) -> list[str]:
     return [AUDIT, *(audit(q) for q in queues)] if _cluster else [AUDIT]
 
 
+def _actor(source: str, actor: str) -> str:
+    """An actor's key segment: hash-tagged in cluster mode, so its refusal counter and gate share a slot."""
+    return f"{{{source}:{actor}}}" if _cluster else f"{source}:{actor}"
+
+
 def audit_refusals(source: str, actor: str) -> str:
     """Refused calls by one actor not yet counted in an audit entry (a counter); one slot with its gate."""
-    who = f"{{{source}:{actor}}}" if _cluster else f"{source}:{actor}"
-    return f"{JQ}:audit:refused:{who}"
+    return f"{JQ}:audit:refused:{_actor(source, actor)}"
 
 
 def audit_refusal_gate(source: str, actor: str) -> str:
     """Held for a minute after an actor's refusal entry (SET NX PX): at most one entry a minute."""
-    who = f"{{{source}:{actor}}}" if _cluster else f"{source}:{actor}"
-    return f"{JQ}:audit:refused-gate:{who}"
+    return f"{JQ}:audit:refused-gate:{_actor(source, actor)}"
 
 
 def schedule(name: str) -> str:

@@ -37,12 +37,10 @@ def trim(eng: Engine, *, budget: int = BUDGET, max_calls: int = MAX_CALLS) -> in
                                     keys.failure_group("", q), keys.dlq_group("", q), worker_stale_ms(eng),
                                     group_keep_ms, AUDIT_KEEP_MS, *(eng.settings.rate_window_ms for _ in group)]))
     if keys.cluster():  # the worker registry and the operators' audit stream, each in its own slot
-        for own in (keys.WORKERS, keys.AUDIT):
-            other = keys.unused(own)
-            workers = own if own == keys.WORKERS else other
-            audit = own if own == keys.AUDIT else other
-            calls.append(([workers, other, other, audit], [0, budget, "", "", "", other, other, worker_stale_ms(eng),
-                                                           group_keep_ms, AUDIT_KEEP_MS]))
+        for workers, audit in ((keys.WORKERS, None), (None, keys.AUDIT)):
+            other = keys.unused(workers or audit)  # trim.lua's other KEYS, never written, in the same slot
+            calls.append(([workers or other, other, other, audit or other],
+                          [0, budget, "", "", "", other, other, worker_stale_ms(eng), group_keep_ms, AUDIT_KEEP_MS]))
     return sum(_trim(eng, script_keys, args, max_calls) for script_keys, args in calls)
 
 
