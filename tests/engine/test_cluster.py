@@ -344,12 +344,21 @@ def test_the_workers_command_drains_a_cluster_in_forked_processes(cluster_engine
     assert all(status(eng, j.id) == "finished" for j in jobs)
 
 
-def test_the_cluster_starter_gives_each_master_a_synced_replica(tmp_path):
-    """The building block of a later failover scenario: 3 masters + 3 replicas, replicas in sync."""
+@pytest.fixture(scope="module")
+def six(tmp_path_factory):
+    """3 masters + 3 replicas, started once for the replica and failover tests (starting one takes seconds)."""
     from bench.scenario.valkey_cluster import start_cluster
+
+    cluster = start_cluster(tmp_path_factory.mktemp("six"), masters=3, replicas=1)
+    yield cluster
+    keys.set_cluster(False)
+    cluster.stop()
+
+
+def test_the_cluster_starter_gives_each_master_a_synced_replica(six):
+    """The building block of the failover scenarios: 3 masters + 3 replicas, replicas in sync."""
     from tests.conftest import make_engine
 
-    six = start_cluster(tmp_path, masters=3, replicas=1)
     try:
         eng = make_engine("redis://127.0.0.1:1", redis_cluster_nodes=six.nodes_setting)
         assert len(eng.conn.get_primaries()) == 3
@@ -364,15 +373,13 @@ def test_the_cluster_starter_gives_each_master_a_synced_replica(tmp_path):
         eng.conn.close()
     finally:
         keys.set_cluster(False)
-        six.stop()
 
 
-def test_a_manual_failover_of_a_queue_s_master_loses_nothing_and_work_goes_on(tmp_path):
-    """A graceful CLUSTER FAILOVER (not a crash): the clients follow MOVED to the promoted replica."""
-    from bench.scenario.valkey_cluster import start_cluster
+def test_a_manual_failover_of_a_queue_s_master_loses_nothing_and_work_goes_on(six):
+    """A graceful CLUSTER FAILOVER (not a crash): the clients follow MOVED to the promoted replica.
+    Runs after the starter's test on the same cluster (it changes which node is master)."""
     from tests.conftest import make_engine
 
-    six = start_cluster(tmp_path, masters=3, replicas=1)
     try:
         eng = make_engine("redis://127.0.0.1:1", redis_cluster_nodes=six.nodes_setting)
         running = Pool(eng)
@@ -394,4 +401,3 @@ def test_a_manual_failover_of_a_queue_s_master_loses_nothing_and_work_goes_on(tm
         eng.conn.close()
     finally:
         keys.set_cluster(False)
-        six.stop()
