@@ -29,6 +29,7 @@ class JobField:
     PROGRESS = "jq_progress"
     CANCEL_MS = "jq_cancel_ms"  # when an operator asked to cancel (server ms): engine/cancel.py
     DEAD_MS = "jq_dead_ms"  # when last dead-lettered, kept after an operator retried it (lua/dlq_retry.lua)
+    TRAIL = "jq_trail"  # 1 once a run failed: attempts and log lists may exist (complete.lua gives them the TTL)
     PACE_KEY = "jq_pace_key"  # the value of the queue's key_limit field (enqueue.py), read by dequeue.lua
 
 

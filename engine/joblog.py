@@ -33,20 +33,23 @@ class LogWriter:
         self._written = threading.Condition(self._mu)
         self._queued: list[tuple[str, list[str]]] = []
         self._unwritten: Counter[str] = Counter()  # job id -> batches queued or in flight
+        self._logged: set[str] = set()  # jobs given lines since their last settle
         self._writing = False
 
     def append(self, job_id: str, lines: list[str]) -> None:
         """Queue the lines for the job's log; written before this returns unless another write is in flight."""
         with self._mu:
             self._queued.append((job_id, lines))
+            self._logged.add(job_id)
             self._unwritten[job_id] += 1
             if self._writing:
                 return
             self._writing = True
         self._write_rounds()
 
-    def settle(self, job_id: str) -> None:
-        """Return once every line queued for the job is stored (or dropped on a server error); bounded."""
+    def settle(self, job_id: str) -> bool:
+        """Return once every line queued for the job is stored (or dropped on a server error); bounded.
+        True when lines were queued for it since its last settle (its log key may exist)."""
         deadline = time.monotonic() + SETTLE_TIMEOUT_S
         with self._mu:
             while self._unwritten[job_id] and time.monotonic() < deadline:
@@ -60,6 +63,10 @@ class LogWriter:
                 finally:
                     self._mu.acquire()
             self._unwritten.pop(job_id, None)
+            if job_id in self._logged:
+                self._logged.discard(job_id)
+                return True
+            return False
 
     def _write_rounds(self) -> None:
         try:

@@ -140,6 +140,8 @@ class Worker:
     def _execute(self, taken: list) -> None:
         queue, job_id = taken[0].decode(), taken[1].decode()
         runs = int(taken[3])
+        # attempts or log lists may exist: an earlier run failed (jq_trail), ran (a re-run), or this run logged
+        trail = runs > 1 or len(taken) < 9 or taken[8] != b"0"
         self._last_job = job_id
         F = keys.JobField
         job = jobs.RunningJob.from_raw(self.eng, job_id, queue, {F.DATA.encode(): taken[5],
@@ -167,7 +169,8 @@ class Worker:
                     with penalty(timeout_s, JobTimeoutException, job_id=job_id):
                         result = jobs.processor(registered)(*job.args, **job.kwargs)
             finally:
-                self.eng.job_log.settle(job_id)  # stored before the outcome, whose step sets the log's TTL
+                # stored before the outcome, whose step sets the log's TTL
+                trail = self.eng.job_log.settle(job_id) or trail
         except HardStop:
             raise
         except JobTimeoutException as exc:
@@ -183,7 +186,7 @@ class Worker:
                 return  # the watchdog failed this run on timeout: the late result is discarded
             run_ms = (time.perf_counter() - started) * 1000
             self.hooks.after_job(job, queue, result)
-            self._complete(queue, job_id, member, result, run_ms)
+            self._complete(queue, job_id, member, result, run_ms, trail)
         finally:
             jobctx.unbind(token)
             with self._lock:
@@ -198,8 +201,10 @@ class Worker:
             self.finishing = True
             return True
 
-    def completion(self, queue: str, job_id: str, member: str, result: Any, run_ms: float) -> tuple[list, list]:
-        """The keys and args of complete_run (complete.lua) for a finished run."""
+    def completion(self, queue: str, job_id: str, member: str, result: Any, run_ms: float,
+                   trail: bool = True) -> tuple[list, list]:
+        """The keys and args of complete_run (complete.lua) for a finished run; `trail` False: the job has no
+        attempts list and no log, so only its hash gets the retention TTL (two calls fewer a job)."""
         try:
             summary = json.dumps(result, default=str)[:4000]
         except (TypeError, ValueError):
@@ -207,11 +212,11 @@ class Worker:
         script_keys = [keys.active(queue), keys.job(job_id), keys.finished(queue), keys.attempts(job_id),
                        keys.job_log(job_id)]
         return script_keys, [member, job_id, summary, self.eng.table[queue].keep_completed_s, f"{run_ms:.3f}",
-                             keys.metrics_prefix("m", queue)]
+                             keys.metrics_prefix("m", queue), "1" if trail else "0"]
 
-    def _complete(self, queue: str, job_id: str, member: str, result: Any, run_ms: float) -> None:
+    def _complete(self, queue: str, job_id: str, member: str, result: Any, run_ms: float, trail: bool) -> None:
         """Record the completion; unless stopping, take the next job in the same round trip."""
-        script_keys, args = self.completion(queue, job_id, member, result, run_ms)
+        script_keys, args = self.completion(queue, job_id, member, result, run_ms, trail)
         if self.combiner is not None:  # slots of one process share their round trips (engine/batching.py)
             done, taken = self.combiner.submit(self, script_keys, args, take=not self.stopping and self._can_step)
             if taken[0] != b"":

@@ -7,7 +7,7 @@
 -- Per-key pacing (QueuePolicy.key_limit): at most one start per key (the job's jq_pace_key) every pace_ms.
 -- <prefix><key> holds the key's next allowed start (PX), <prefix><key>:wait its held jobs in order. A held
 -- job goes to the scheduled set without a run counted, so the jobs behind it (other keys) are not held up.
--- Returns {queue, job_id, now_ms, runs, wait_ms, data, priority, enqueued_at} or {'', wake_in_ms, held}
+-- Returns {queue, job_id, now_ms, runs, wait_ms, data, priority, enqueued_at, trail} or {'', wake_in_ms, held}
 -- where held is 1 when jobs wait only for the rate limit or provider back-pressure (not a pause).
 -- memo (step_many only): what earlier takes of the same call learned of each queue (promoted, control
 -- fields, back-pressure, rate-log count, emptied lists); nothing else changes them inside one call.
@@ -120,7 +120,8 @@ local function dequeue_next(K, A, now, memo)
         local id = not q.emptied[list] and redis.call('LPOP', list)
         while id do
           local jk = job_prefix .. id
-          local f = redis.call('HMGET', jk, 'data', 'jq_priority', 'enqueued_at', 'jq_ready_ms', 'jq_pace_key')
+          local f = redis.call('HMGET', jk, 'data', 'jq_priority', 'enqueued_at', 'jq_ready_ms', 'jq_pace_key',
+            'jq_trail')
           local go = f[1] ~= false
           if go and pace_ms > 0 and f[5] then
             go = pace_gate(id, f[5], pace_ms, pace_prefix, sched, prefixes)
@@ -136,7 +137,7 @@ local function dequeue_next(K, A, now, memo)
             redis.call('ZADD', active, now + lease, id .. '|' .. token)
             if A[5] ~= '' then redis.call('HSET', A[5], 'current_job', id) end  -- '': cluster mode
             add_metrics(prefixes, now, {'started', 1, 'wait:' .. hist_bucket(wait), 1})
-            return {qname, id, now, runs, wait, f[1], f[2] or 'normal', f[3] or ''}
+            return {qname, id, now, runs, wait, f[1], f[2] or 'normal', f[3] or '', f[6] or '0'}
           end
           if holds >= 200 then return {'', 1, 0} end  -- bounded work per call: come back at once
           id = redis.call('LPOP', list)

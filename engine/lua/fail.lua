@@ -6,6 +6,7 @@
 --       signature, dlq group prefix, entry fields json, group fields json, minute-metrics prefix
 local now = server_now_ms()
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], 'jq_trail', 1)  -- the job now has an attempts list (or an earlier run's log)
 local id, action, wait = ARGV[2], ARGV[3], tonumber(ARGV[5])
 local prefixes = ARGV[11]
 

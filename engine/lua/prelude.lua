@@ -50,6 +50,17 @@ end
 -- counts are summed and written once per bucket and field: the same totals, fewer calls.
 local metrics_buf = nil
 
+-- One counter of a minute bucket. The bucket gets its TTL once, when created: a field whose total is
+-- just its increment may be the bucket's first (an extra EXPIRE then is harmless); a bucket that
+-- existed already had its TTL. `fresh`: the TTL was set by this caller already.
+local function bucket_write(key, field, n, fresh)
+  if redis.call('HINCRBY', key, field, n) == n and not fresh then
+    redis.call('EXPIRE', key, MINUTE_TTL)
+    return true
+  end
+  return fresh
+end
+
 local function metrics_hold()
   metrics_buf = {}
 end
@@ -68,19 +79,19 @@ local function add_metrics(prefix, now_ms, incr)
     end
     return
   end
+  local fresh = false
   for j = 1, #incr, 2 do
-    redis.call('HINCRBY', key, incr[j], incr[j + 1])
+    fresh = bucket_write(key, incr[j], incr[j + 1], fresh)
   end
-  redis.call('EXPIRE', key, MINUTE_TTL)
 end
 
 local function metrics_flush()
   local buf = metrics_buf
   metrics_buf = nil
   for key, fields in pairs(buf) do
+    local fresh = false
     for field, n in pairs(fields) do
-      redis.call('HINCRBY', key, field, n)
+      fresh = bucket_write(key, field, n, fresh)
     end
-    redis.call('EXPIRE', key, MINUTE_TTL)
   end
 end

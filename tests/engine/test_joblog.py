@@ -9,7 +9,7 @@ from engine import keys
 from engine.errors import ServerUnavailableError
 from engine.joblog import LogWriter
 from engine.worker import Worker
-from tests.engine.support import put
+from tests.engine.support import put, wait_until
 
 
 class HeldPipelines:
@@ -91,3 +91,33 @@ def test_a_finished_runs_log_is_stored_before_its_outcome_and_kept_with_the_job(
     assert lines == ["half way"]
     keep_s = engine.table["whatsapp"].keep_completed_s
     assert 0 < engine.conn.ttl(keys.job_log(job.id)) <= keep_s  # complete.lua's TTL, set after the lines
+
+
+def _lists_ttl(conn, job_id: str) -> tuple[int, int]:
+    return conn.ttl(keys.attempts(job_id)), conn.ttl(keys.job_log(job_id))
+
+
+def test_a_completed_job_s_attempts_and_log_get_its_retention_and_a_plain_job_leaves_no_lists(engine, tmp_path):
+    """complete.lua expires the attempts and log lists only when they may exist (two calls fewer a plain job);
+    wherever they exist they must still get the job's retention TTL, not live forever."""
+    from engine import dead_letters
+
+    plain, logged, retried = (put(engine, "whatsapp", fn) for fn in ("ok", "progress", "fail_first_run"))
+    runs = tmp_path / "runs"
+    dead = put(engine, "whatsapp", "fail_then_ok", {"path": str(runs), "fail_times": 100})
+    drain = lambda: Worker(engine, ["whatsapp"], burst=True).run() >= 0 and \
+        engine.conn.hget(keys.job(retried.id), "status") == b"finished" and \
+        engine.conn.hget(keys.job(dead.id), "status") == b"failed"  # retries wait out their (scaled) delays
+    wait_until(drain, 10)
+    assert not engine.conn.exists(keys.attempts(plain.id), keys.job_log(plain.id))
+    assert engine.conn.ttl(keys.job(plain.id)) > 0
+    assert _lists_ttl(engine.conn, logged.id)[1] > 0  # logged in its first (and only) run
+    assert _lists_ttl(engine.conn, retried.id)[0] > 0  # its failed first run left an attempt
+    # a dead letter retried by an operator starts again at run 1; its attempts list is still given the TTL
+    assert engine.conn.ttl(keys.attempts(dead.id)) == -1
+    runs.write_text("x\n" * 100)  # the next run succeeds
+    assert dead_letters.retry(dead.id, engine=engine)
+    Worker(engine, ["whatsapp"], burst=True).run()
+    assert engine.conn.hget(keys.job(dead.id), "status") == b"finished"
+    assert _lists_ttl(engine.conn, dead.id)[0] > 0
+
