@@ -51,10 +51,11 @@ end
 local metrics_buf = nil
 
 -- One counter of a minute bucket. The bucket gets its TTL once, when created: a field whose total is
--- just its increment may be the bucket's first (an extra EXPIRE then is harmless); a bucket that
--- existed already had its TTL. `fresh`: the TTL was set by this caller already.
+-- just its (non-zero) increment may be the bucket's first (an extra EXPIRE then is harmless); a bucket
+-- that existed already had its TTL. `fresh`: the TTL was set by this caller already. A zero (run_ms of
+-- a sub-ms run) says nothing; every call adds at least one count of 1 or more.
 local function bucket_write(key, field, n, fresh)
-  if redis.call('HINCRBY', key, field, n) == n and not fresh then
+  if redis.call('HINCRBY', key, field, n) == n and n ~= 0 and not fresh then
     redis.call('EXPIRE', key, MINUTE_TTL)
     return true
   end
