@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .harness import Bench
-from . import io_bound, measures, measures_state, pacing, pss, slots
+from . import io_bound, measures, measures_state, pacing, pss, server_work, slots
 from .steady import steady
 
 
@@ -25,7 +25,7 @@ def fmt(value) -> str:
 
 
 def main(argv: list[str]) -> int:
-    every = measures.ALL + slots.ALL + io_bound.ALL + measures_state.ALL + [steady] + pacing.ALL + pss.ALL
+    every = measures.ALL + slots.ALL + server_work.ALL + io_bound.ALL + measures_state.ALL + [steady] + pacing.ALL + pss.ALL
     chosen = [m for m in every if not argv or m.__name__ in argv]
     bench = Bench()
     rows = []
