@@ -1,10 +1,11 @@
 """The batched hot path of the slots of one process that serve the same queues (flat combining).
 
 A slot that finished a run queues its completion and either becomes the caller (the first that finds
-no call in flight) or waits for its answer. The caller sends every queued completion in one
+no call in flight, or a spare lane and several completions queued) or waits for its answer. The caller sends every queued completion in one
 `step_many` call, which completes them and takes the next job for each of those slots, and hands
 each slot its own answer. With a backlog and many slots, the slots that finish while one call is in
-flight share the next call: several jobs per round trip. One slot alone pays what `step` costs.
+flight share the next call: several jobs per round trip. With two calls in flight the process builds and hands out one batch while
+the server runs the other. One slot alone pays what `step` costs.
 Nothing is taken ahead: each job taken goes to a slot that is free at that moment, under its lease.
 """
 from __future__ import annotations
@@ -20,20 +21,28 @@ if TYPE_CHECKING:
 
 
 
-_YOUR_TURN = object()  # a slot's mailbox message: no call is in flight and your completion is still queued
+_YOUR_TURN = object()  # a slot's mailbox message: a call may be made now and your completion is still queued
+
+LANES = 2  # calls in flight at once: the process builds and hands out one batch while the server runs another
+SECOND_LANE_MIN = 4  # completions queued before a second call opens; fewer wait to share the next call
 
 
 class Combiner:
     """Shared by the slots of one SlotSpec; `submit` is called from each slot's thread. Each slot waits
     on a mailbox of its own (a C-level SimpleQueue: a wake-up costs far less than threading.Event)."""
 
-    def __init__(self) -> None:
+    def __init__(self, lanes: int = LANES, second_lane_min: int = SECOND_LANE_MIN) -> None:
         self._mu = threading.Lock()
-        self._call = threading.Lock()  # one call in flight: the slots finishing meanwhile share the next
+        self._lanes, self._second_min = lanes, second_lane_min
+        self._in_flight = 0  # calls being made; the slots finishing meanwhile share the next
         self._pending: list[tuple[Worker, list, list, bool, queue.SimpleQueue]] = []
         self._boxes: dict[int, queue.SimpleQueue] = {}
         self.calls = 0
         self.completed = 0
+
+    def _may_call(self) -> bool:
+        # under _mu: no call in flight, or a spare lane and enough queued to be worth a call of its own
+        return self._in_flight == 0 or (self._in_flight < self._lanes and len(self._pending) >= self._second_min)
 
     def submit(self, slot: Worker, script_keys: list, args: list, *, take: bool) -> tuple[Any, list]:
         """Complete `slot`'s run (keys and args of complete_run); with take, also take its next job.
@@ -44,15 +53,19 @@ class Combiner:
                 box = self._boxes[id(slot)] = queue.SimpleQueue()
             self._pending.append((slot, script_keys, args, take, box))
         while True:
-            if self._call.acquire(blocking=False):
+            with self._mu:
+                calling = self._may_call()
+                if calling:
+                    self._in_flight += 1
+            if calling:
                 try:
                     self._serve(slot)
                 finally:
-                    self._call.release()
-                with self._mu:
-                    nxt = self._pending[0][4] if self._pending else None
+                    with self._mu:
+                        self._in_flight -= 1
+                        nxt = self._pending[0][4] if self._pending else None
                 if nxt is not None:
-                    nxt.put(_YOUR_TURN)  # queued while we called: that slot makes the next call
+                    nxt.put(_YOUR_TURN)  # queued while we called: that slot may make the next call
             answer = box.get()
             if answer is _YOUR_TURN:
                 continue

@@ -70,3 +70,55 @@ def test_busy_slots_share_round_trips_and_every_job_completes_once(engine_factor
     assert all(eng.conn.hget("test:runs", i) == b"1" for i in ids)
     [combiner] = pool._combiners.values()
     assert combiner.completed == 300 and combiner.calls < combiner.completed  # several jobs per call
+
+
+class _HeldCombiner(Combiner):
+    """Its calls block until released and answer each slot with its own name: the lanes without a server."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.release = threading.Event()
+        self.batches: list[list[str]] = []
+        self.in_flight_seen = 0
+        self._now = 0
+        self._count = threading.Lock()
+
+    def _step_many(self, caller, batch):
+        with self._count:
+            self.batches.append([slot for slot, *_ in batch])
+            self._now += 1
+            self.in_flight_seen = max(self.in_flight_seen, self._now)
+        self.release.wait(10)
+        with self._count:
+            self._now -= 1
+        return [(1, [slot]) for slot, *_ in batch]
+
+
+def test_a_second_call_opens_only_once_enough_completions_queue_behind_the_first_and_no_third():
+    combiner = _HeldCombiner(lanes=2, second_lane_min=3)
+    answers: dict[str, tuple] = {}
+
+    def finish(name):
+        answers[name] = combiner.submit(name, [], [], take=True)
+
+    def start(name, batches):
+        threading.Thread(target=finish, args=(name,), daemon=True).start()
+        for _ in range(1000):  # until the submit is queued or has made its call (bounded: 10 s)
+            if len(combiner.batches) >= batches or any(e[0] == name for e in combiner._pending):
+                return
+            threading.Event().wait(0.01)
+
+    start("s0", 1)  # no call in flight: s0 calls at once, alone
+    start("s1", 9)
+    start("s2", 9)  # two queued behind the first call: not yet worth a second
+    assert combiner.batches == [["s0"]]
+    start("s3", 2)  # the third queued opens the second lane, taking all three
+    start("s4", 9)  # both lanes busy: s4 waits for the next call
+    assert combiner.batches == [["s0"], ["s1", "s2", "s3"]]
+    combiner.release.set()
+    for _ in range(1000):
+        if len(answers) == 5:
+            break
+        threading.Event().wait(0.01)
+    assert answers == {name: (1, [name]) for name in ("s0", "s1", "s2", "s3", "s4")}  # each its own reply
+    assert combiner.batches[2] == ["s4"] and combiner.in_flight_seen == 2
