@@ -25,7 +25,8 @@ def fmt(value) -> str:
 
 
 def main(argv: list[str]) -> int:
-    every = measures.ALL + slots.ALL + server_work.ALL + io_bound.ALL + measures_state.ALL + [steady] + pacing.ALL + pss.ALL
+    every = (measures.ALL + slots.ALL + server_work.ALL + io_bound.ALL + measures_state.ALL + [steady] + pacing.ALL
+             + pss.ALL)
     chosen = [m for m in every if not argv or m.__name__ in argv]
     bench = Bench()
     rows = []

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -88,3 +89,15 @@ def median(values: list[float]) -> float:
 def wait_procs(procs: list[subprocess.Popen], timeout_s: float = 600) -> None:
     for p in procs:
         p.wait(timeout=timeout_s)
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a live process has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_s() -> float:
+    """CPU seconds (user + system) of this process's children that have been waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

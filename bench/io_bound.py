@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -15,7 +14,7 @@ from pathlib import Path
 from engine import keys
 from engine.enqueue import EnqueueRequest, enqueue_many
 
-from .harness import ROOT, Bench
+from .harness import ROOT, Bench, children_cpu_s, cpu_s
 from .measures import row
 from .rates import steady_rate
 
@@ -35,17 +34,6 @@ sys.stdin.read()  # until the bench closes our stdin
 """
 
 
-def _cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) a live process has used so far, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def _drain(b: Bench, n: int, concurrency: int, overrides: dict, data, extra_env: dict,
            api_pid: int) -> tuple[float, str]:
     """The steady rate, and a note: CPU ms per job of the worker and of the fake API, what did not finish."""
@@ -53,12 +41,12 @@ def _drain(b: Bench, n: int, concurrency: int, overrides: dict, data, extra_env:
     eng = b.engine(queue_overrides=overrides)
     for i in range(0, n, 1000):
         enqueue_many(eng, [EnqueueRequest("whatsapp", data(j)) for j in range(i, min(n, i + 1000))])
-    cpu0, api0 = _children_cpu_s(), _cpu_s(api_pid)
+    cpu0, api0 = children_cpu_s(), cpu_s(api_pid)
     worker = subprocess.run([sys.executable, "-m", "engine", "worker", "--queues", "whatsapp", "--concurrency",
                              str(concurrency), "--burst"], cwd=ROOT, env={**b.env(eng), **extra_env},
                             capture_output=True, text=True, timeout=600)
-    cpu = f"; CPU per job: worker {(_children_cpu_s() - cpu0) * 1000 / n:.2f} ms (start-up included), " \
-          f"fake API {(_cpu_s(api_pid) - api0) * 1000 / n:.2f} ms"
+    cpu = f"; CPU per job: worker {(children_cpu_s() - cpu0) * 1000 / n:.2f} ms (start-up included), " \
+          f"fake API {(cpu_s(api_pid) - api0) * 1000 / n:.2f} ms"
     if worker.returncode != 0:
         raise RuntimeError(f"worker exited {worker.returncode}: {worker.stderr[-400:]}")
     rate = steady_rate(b.url, n, strict=False)

@@ -8,15 +8,12 @@ steps helped."""
 from __future__ import annotations
 
 import json
-import os
-import resource
 import subprocess
-from pathlib import Path
 
 import redis
 
 from . import bullmq
-from .harness import Bench, wait_procs
+from .harness import Bench, children_cpu_s, cpu_s, wait_procs
 from .measures import fill_ours, row
 
 
@@ -32,29 +29,18 @@ def per_job(before: tuple[int, float], after: tuple[int, float], n: int, client_
     return (after[0] - before[0]) / n, (after[1] - before[1]) * 1e6 / n, client_cpu_s * 1e6 / n
 
 
-def _children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) a live process has used so far, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def ours(b: Bench, n: int, concurrency: int) -> tuple[float, ...]:
     b.flush()
     eng = b.engine()
     worker = ("whatsapp", "--concurrency", str(concurrency), "--burst")
-    cpu0 = _children_cpu_s()
+    cpu0 = children_cpu_s()
     wait_procs([b.our_worker(eng, *worker)])  # an empty burst: the start-up and exit, taken off below
-    start_up_s = _children_cpu_s() - cpu0
+    start_up_s = children_cpu_s() - cpu0
     fill_ours(eng, n)
     conn = redis.Redis.from_url(b.url)
-    before, cpu0 = counters(conn), _children_cpu_s()
+    before, cpu0 = counters(conn), children_cpu_s()
     wait_procs([b.our_worker(eng, *worker)])
-    return per_job(before, counters(conn), n, max(0.0, _children_cpu_s() - cpu0 - start_up_s))
+    return per_job(before, counters(conn), n, max(0.0, children_cpu_s() - cpu0 - start_up_s))
 
 
 def theirs(b: Bench, n: int, concurrency: int) -> tuple[float, ...]:
@@ -68,11 +54,11 @@ def theirs(b: Bench, n: int, concurrency: int) -> tuple[float, ...]:
         filled = node.stdout.readline()
         if not filled.strip() or json.loads(filled).get("filled") != n:
             raise RuntimeError(f"bullmq drain did not fill its {n} jobs: {filled!r}")
-        before, cpu0 = counters(conn), _cpu_s(node.pid)
+        before, cpu0 = counters(conn), cpu_s(node.pid)
         node.stdin.write("go\n")
         node.stdin.flush()
         node.stdout.readline()  # its result line: the drain is over
-        after, cpu = counters(conn), _cpu_s(node.pid) - cpu0
+        after, cpu = counters(conn), cpu_s(node.pid) - cpu0
         if node.wait(timeout=60) != 0:
             raise RuntimeError(f"bullmq drain exited {node.returncode}")
     finally:

@@ -1,12 +1,13 @@
 """The batched hot path of the slots of one process that serve the same queues (flat combining).
 
 A slot that finished a run queues its completion and either becomes the caller (the first that finds
-no call in flight, or a spare lane and several completions queued) or waits for its answer. The caller sends every queued completion in one
-`step_many` call, which completes them and takes the next job for each of those slots, and hands
-each slot its own answer. With a backlog and many slots, the slots that finish while one call is in
-flight share the next call: several jobs per round trip. With two calls in flight the process builds and hands out one batch while
-the server runs the other. One slot alone pays what `step` costs.
-Nothing is taken ahead: each job taken goes to a slot that is free at that moment, under its lease.
+no call in flight, or a spare lane and several completions queued) or waits for its answer. The caller
+sends every queued completion in one `step_many` call, which completes them and takes the next job for
+each of those slots, and hands each slot its own answer. With a backlog and many slots, the slots that
+finish while a call is in flight share the next call: several jobs per round trip. With two calls in
+flight the process builds and hands out one batch while the server runs the other. One slot alone pays
+what `step` costs. Nothing is taken ahead: each job taken goes to a slot that is free at that moment,
+under its lease.
 """
 from __future__ import annotations
 
