@@ -55,3 +55,11 @@ FUNCTIONS = {"noop": noop, "fail": fail, "sleep": sleep, "post": post}
 def run(fn: str = "noop", **data):
     """The benchmark queues' registered processor: dispatch on the job's data."""
     return FUNCTIONS[fn](**data)
+
+
+async def arun(fn: str = "noop", **data):
+    """The processor of a benchmark queue run as async slots (engine/async_slots.py): an awaited no-op, like
+    BullMQ's `async () => {}`."""
+    if fn != "noop":
+        raise ValueError(f"bench.jobs.arun runs no-op jobs only, not {fn!r}")
+    return None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from . import keys
 
@@ -87,26 +87,50 @@ class Combiner:
             box.put(reply)
 
     def _step_many(self, caller: Worker, batch: list) -> list[tuple[Any, list]]:
-        if not keys.cluster():
-            return self._send(caller, batch)
-        by_slot: dict[str, list] = {}  # cluster mode: one call per queue slot (the completion's active set)
-        for entry in batch:
-            by_slot.setdefault(entry[1][0], []).append(entry)
-        replies = {id(e): r for group in by_slot.values() for e, r in zip(group, self._send(caller, group))}
-        return [replies[id(e)] for e in batch]
-
-    def _send(self, caller: Worker, batch: list) -> list[tuple[Any, list]]:
-        n = len(batch)
-        script_keys: list = []
-        complete_args: list = []
-        slot_args: list = []
-        for slot, k, a, take, _ in batch:
-            script_keys += k
-            complete_args += a
-            slot_args += [slot.name, slot._dequeue_static[4] if take else "", "1" if take else "0"]
-        script_keys += caller._dequeue_keys
-        out = caller._direct(caller.eng.scripts.step_many, script_keys,
-                             [n, *complete_args, *slot_args, *caller._dequeue_static])
+        replies = step_many(caller, batch)
         self.calls += 1
-        self.completed += n
-        return [(out[i], out[n + i]) for i in range(n)]
+        self.completed += len(batch)
+        return replies
+
+
+def step_many(caller: Worker, batch: list) -> list[tuple[Any, list]]:
+    """One step_many call (per queue slot in cluster mode) for `batch` entries (slot, keys, args, take, _);
+    each entry's (completed flag, dequeue result)."""
+    if not keys.cluster():
+        return _send(caller, batch)
+    by_slot: dict[str, list] = {}  # cluster mode: one call per queue slot (the completion's active set)
+    for entry in batch:
+        by_slot.setdefault(entry[1][0], []).append(entry)
+    replies = {id(e): r for group in by_slot.values() for e, r in zip(group, _send(caller, group))}
+    return [replies[id(e)] for e in batch]
+
+
+async def step_many_async(caller: Worker, batch: list, in_thread: Callable[..., Awaitable]) -> list[tuple[Any, list]]:
+    """step_many for an event loop (engine/async_slots.py): the call on the loop where the caller can
+    (DirectCaller.acall), else in a thread (cluster mode)."""
+    acall = getattr(caller._direct, "acall", None)
+    if keys.cluster() or acall is None:
+        return await in_thread(step_many, caller, batch)
+    script_keys, args = _request(caller, batch)
+    return _replies(await acall(caller.eng.scripts.step_many, script_keys, args), len(batch))
+
+
+def _send(caller: Worker, batch: list) -> list[tuple[Any, list]]:
+    script_keys, args = _request(caller, batch)
+    return _replies(caller._direct(caller.eng.scripts.step_many, script_keys, args), len(batch))
+
+
+def _request(caller: Worker, batch: list) -> tuple[list, list]:
+    script_keys: list = []
+    complete_args: list = []
+    slot_args: list = []
+    for slot, k, a, take, _ in batch:
+        script_keys += k
+        complete_args += a
+        slot_args += [slot.name, slot._dequeue_static[4] if take else "", "1" if take else "0"]
+    script_keys += caller._dequeue_keys
+    return script_keys, [len(batch), *complete_args, *slot_args, *caller._dequeue_static]
+
+
+def _replies(out: list, n: int) -> list[tuple[Any, list]]:
+    return [(out[i], out[n + i]) for i in range(n)]

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 import redis
 
+from . import jobs, slot_run
 from .app import Engine, set_default_engine
+from .async_slots import AsyncSlots
 from .batching import Combiner
 from .hooks import Hooks
 from .maintenance import maintain
@@ -62,6 +64,7 @@ class SlotPool:
         self._replaced = 0
         self.batch = batch  # slots of one spec share round trips (engine/batching.py)
         self._combiners: dict[SlotSpec, Combiner] = {}
+        self._loops: list[AsyncSlots] = []  # the slots of specs whose processors are all `async def`
         self.oom = OomEpisode(f"worker process {self.base}")
         self.watchdog = Watchdog(self._watched, self._abandon)
 
@@ -77,6 +80,19 @@ class SlotPool:
             self._slots.append((slot, thread, spec, label))
         thread.start()
 
+    def _is_async(self, spec: SlotSpec) -> bool:
+        return all(slot_run.is_async(jobs.processor(self.eng.table[q].func)) for q in spec.queues)
+
+    def _start_loop(self, spec: SlotSpec) -> None:
+        """A spec whose processors are coroutines: its slots are tasks of one event loop (engine/async_slots.py)."""
+        slots = [Worker(self.eng, list(spec.queues), hooks=self.hooks, burst=self.burst, maintenance=False,
+                        watched=True, name=self._single_name or f"{self.base}.{spec.queues[0]}-{i + 1}")
+                 for i in range(spec.count)]
+        loop = AsyncSlots(slots, burst=self.burst)
+        with self._lock:
+            self._loops.append(loop)
+        loop.start()
+
     def _run_slot(self, slot: Worker) -> None:
         try:
             slot.run()
@@ -86,10 +102,15 @@ class SlotPool:
 
     def _watched(self) -> list[tuple[Worker, threading.Thread]]:
         with self._lock:
-            return [(s, t) for s, t, _, _ in self._slots]
+            return [(s, t) for s, t, _, _ in self._slots] + [(s, None) for lp in self._loops for s in lp.slots]
 
-    def _abandon(self, slot: Worker, thread: threading.Thread) -> None:
+    def _abandon(self, slot: Worker, thread: threading.Thread | None) -> None:
         """The watchdog gave up on `slot` (its job timed out): a fresh slot takes its place at once."""
+        if thread is None:  # an async slot: its task is cancelled and takes the next job itself
+            for loop in self._loops:
+                if slot in loop.slots:
+                    loop.cancel_run(slot)
+            return
         with self._lock:
             entry = next((e for e in self._slots if e[0] is slot), None)
             if entry is None:
@@ -122,6 +143,9 @@ class SlotPool:
         set_default_engine(self.eng)
         self._install_signals()
         for spec in self.specs:
+            if self._is_async(spec):
+                self._start_loop(spec)
+                continue
             for i in range(spec.count):
                 self._start_slot(spec, f"{spec.queues[0]}-{i + 1}")
         self.watchdog.start()
@@ -143,7 +167,8 @@ class SlotPool:
         while True:
             if not (self.stopping or self.burst):
                 self._replace_dead(self._watched_entries())
-            if not any(t.is_alive() for _, t, _, _ in self._watched_entries()):
+            if not (any(t.is_alive() for _, t, _, _ in self._watched_entries()) or
+                    any(lp.thread.is_alive() for lp in self._loops)):
                 return  # every slot finished (warm stop, or a burst with nothing left)
             if time.monotonic() >= next_duty:
                 self._maintain()
@@ -174,9 +199,11 @@ class SlotPool:
         with self._lock:
             for slot, _, _, _ in self._slots:
                 slot.stopping = True
+            for loop in self._loops:
+                loop.stop()
 
     def _unregister_all(self) -> None:
-        for slot, _, _, _ in self._watched_entries():
+        for slot, _ in self._watched():
             try:
                 slot._unregister()
             except Exception:  # noqa: BLE001 - hashes expire by themselves

@@ -35,8 +35,8 @@ def raise_in_thread(ident: int | None, exc_type: type[BaseException]) -> None:
 class Watchdog:
     """Checks every slot's running job against its deadline; `on_abandon(slot)` replaces the slot."""
 
-    def __init__(self, slots: Callable[[], list[tuple[Worker, threading.Thread]]],
-                 on_abandon: Callable[[Worker, threading.Thread], None]):
+    def __init__(self, slots: Callable[[], list[tuple[Worker, threading.Thread | None]]],
+                 on_abandon: Callable[[Worker, threading.Thread | None], None]):
         self._slots = slots
         self._on_abandon = on_abandon
         self._stop = threading.Event()
@@ -58,8 +58,9 @@ class Watchdog:
                 except Exception:  # noqa: BLE001 - a server error here is retried on the next check
                     log.exception("watchdog: failing an overdue job of %s", slot.name)
 
-    def check(self, slot: Worker, thread: threading.Thread, now: float) -> bool:
-        """Fail the slot's job if it is past its deadline; True when the slot was abandoned."""
+    def check(self, slot: Worker, thread: threading.Thread | None, now: float) -> bool:
+        """Fail the slot's job if it is past its deadline; True when the slot was abandoned. An async slot
+        (thread None) is not interrupted: its task records nothing of that run and takes the next."""
         with slot._lock:
             running = slot._running
             if running is None or slot.finishing or slot.abandoned or now < slot.deadline:
@@ -71,7 +72,8 @@ class Watchdog:
         log.warning("job %s on %s ran past its %s s timeout: failed, its slot %s replaced", job.id, queue,
                     timeout_s, slot.name)
         self._on_abandon(slot, thread)
-        raise_in_thread(thread.ident, JobTimeoutException)
+        if thread is not None:
+            raise_in_thread(thread.ident, JobTimeoutException)
         exc = JobTimeoutError(f"run exceeded the {timeout_s} s timeout")
         handle_failure(slot.eng, slot.hooks, queue, job, member, exc, job.fields, slot.name)
         return True

@@ -19,9 +19,9 @@ from typing import Any
 import redis
 from rq.timeouts import JobTimeoutException, TimerDeathPenalty, UnixSignalDeathPenalty
 
-from . import jobctx, jobs, keys, orphans, takes, worker_registry
+from . import jobs, keys, orphans, slot_run, takes, worker_registry
 from .app import Engine, set_default_engine
-from .errors import JobCancelled, JobTimeoutError, UnregisteredFunctionError
+from .errors import JobCancelled
 from .failures import handle_failure
 from .hooks import Hooks
 from .maintenance import maintain, reap  # re-exported: their home was here
@@ -105,13 +105,20 @@ class Worker:
         if self.maintenance and time.monotonic() >= self._next_reap:
             maintain(self.eng, self.hooks, self.name, self.oom)
             self._next_reap = time.monotonic() + self.eng.settings.reap_interval_ms / 1000
+        got = self.take_or_wait()
+        if isinstance(got, bool):
+            return got
+        self._execute(got)
+        return True
+
+    def take_or_wait(self) -> list | bool:
+        """The next job; or, with none runnable, True after an idle wait, False when a burst has nothing left."""
         taken, self._next = (self._next or self._orphan() or self._dequeue()), None
-        if taken[0] == b"":
-            if self.burst and not int(taken[2]):  # nothing runnable now, nor merely held by a limit
-                return False
-            self._wait(min(int(taken[1]), self.eng.settings.reap_interval_ms) / 1000)
-            return True
-        self._execute(taken)
+        if taken[0] != b"":
+            return taken
+        if self.burst and not int(taken[2]):  # nothing runnable now, nor merely held by a limit
+            return False
+        self._wait(min(int(taken[1]), self.eng.settings.reap_interval_ms) / 1000)
         return True
 
     def _wait(self, wait_s: float) -> None:
@@ -138,60 +145,29 @@ class Worker:
 
     # -- one job ----------------------------------------------------------------------
     def _execute(self, taken: list) -> None:
-        queue, job_id = taken[0].decode(), taken[1].decode()
-        runs = int(taken[3])
-        # attempts or log lists may exist: an earlier run failed (jq_trail), ran (a re-run), or this run logged
-        trail = runs > 1 or len(taken) < 9 or taken[8] != b"0"
-        self._last_job = job_id
-        F = keys.JobField
-        job = jobs.RunningJob.from_raw(self.eng, job_id, queue, {F.DATA.encode(): taken[5],
-                                       F.PRIORITY.encode(): taken[6], F.ENQUEUED_AT.encode(): taken[7]})
-        job.fields[F.RUNS] = str(runs)
-        timeout_s = self.eng.table[queue].timeout_s
-        with self._lock:
-            self.member, self.current_queue = keys.member(job_id, self.name), queue
-            self._running = (queue, job, self.member)
-            self.deadline, self.finishing = time.monotonic() + timeout_s, False
-        member = self.member
-        token = jobctx.bind(jobctx.JobContext(self.eng, job_id, queue, runs))
-        started = time.perf_counter()
-        registered = self.eng.table[queue].func
+        run = slot_run.begin(self, taken)
         try:
             try:
-                if job.func_name != registered:  # only the queue's own processor runs, whatever the payload says
-                    raise UnregisteredFunctionError(queue, job.func_name, registered)
-                self.hooks.before_job(job, queue)
+                func = slot_run.processor(self, run)
                 if self.watched:
-                    result = jobs.processor(registered)(*job.args, **job.kwargs)
+                    result = slot_run.call(func, run.job)
                 else:  # SIGALRM works only in the main thread; a worker run in a thread (tests) uses a timer.
                     main = threading.current_thread() is threading.main_thread()
                     penalty = UnixSignalDeathPenalty if main else TimerDeathPenalty
-                    with penalty(timeout_s, JobTimeoutException, job_id=job_id):
-                        result = jobs.processor(registered)(*job.args, **job.kwargs)
+                    with penalty(run.timeout_s, JobTimeoutException, job_id=run.job.id):
+                        result = slot_run.call(func, run.job)
             finally:
-                # stored before the outcome, whose step sets the log's TTL
-                trail = self.eng.job_log.settle(job_id) or trail
+                slot_run.settle_log(self, run)
         except HardStop:
             raise
-        except JobTimeoutException as exc:
-            if self._finish():
-                timeout = JobTimeoutError(f"run exceeded the {timeout_s} s timeout")
-                timeout.__traceback__ = exc.__traceback__
-                handle_failure(self.eng, self.hooks, queue, job, member, timeout, job.fields, self.name)
         except Exception as exc:  # noqa: BLE001 - any processor error goes down the failure ladder
-            if self._finish():
-                handle_failure(self.eng, self.hooks, queue, job, member, exc, job.fields, self.name)
+            slot_run.failed(self, run, exc)
         else:
-            if not self._finish():
-                return  # the watchdog failed this run on timeout: the late result is discarded
-            run_ms = (time.perf_counter() - started) * 1000
-            self.hooks.after_job(job, queue, result)
-            self._complete(queue, job_id, member, result, run_ms, trail)
+            completion = slot_run.completed(self, run, result)
+            if completion is not None:
+                self._complete(run.job.id, *completion)
         finally:
-            jobctx.unbind(token)
-            with self._lock:
-                self.member, self._running = "", None
-            self.processed += 1
+            slot_run.end(self, run)
 
     def _finish(self) -> bool:
         """Claim the run's outcome for this slot; False when the watchdog already failed it on timeout."""
@@ -214,9 +190,8 @@ class Worker:
         return script_keys, [member, job_id, summary, self.eng.table[queue].keep_completed_s, f"{run_ms:.3f}",
                              keys.metrics_prefix("m", queue), "1" if trail else "0"]
 
-    def _complete(self, queue: str, job_id: str, member: str, result: Any, run_ms: float, trail: bool) -> None:
+    def _complete(self, job_id: str, script_keys: list, args: list) -> None:
         """Record the completion; unless stopping, take the next job in the same round trip."""
-        script_keys, args = self.completion(queue, job_id, member, result, run_ms, trail)
         if self.combiner is not None:  # slots of one process share their round trips (engine/batching.py)
             done, taken = self.combiner.submit(self, script_keys, args, take=not self.stopping and self._can_step)
             if taken[0] != b"":

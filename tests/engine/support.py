@@ -14,6 +14,7 @@ from typing import Callable, Iterator
 from engine.app import Engine
 from engine.enqueue import EnqueueRequest, enqueue
 from processors.table import QUEUE_NAMES
+from engine.slots import SlotPool, SlotSpec
 from engine.worker import Worker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,3 +67,13 @@ def spawn_worker(eng: Engine, queues: list[str], *extra: str) -> subprocess.Pope
     """A real worker process (python -m engine worker)."""
     return subprocess.Popen([sys.executable, "-m", "engine", "worker", "--queues", ",".join(queues), *extra],
                             cwd=ROOT, env=worker_env(eng), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def burst_pool(eng: Engine, specs: list[SlotSpec], timeout_s: float = 60) -> SlotPool:
+    """Run a SlotPool in burst mode in a thread of this process until it has nothing left (bounded)."""
+    pool = SlotPool(eng, specs, burst=True)
+    runner = threading.Thread(target=pool.run, daemon=True)
+    runner.start()
+    runner.join(timeout=timeout_s)
+    assert not runner.is_alive(), f"the pool still ran after {timeout_s} s"
+    return pool

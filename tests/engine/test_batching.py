@@ -6,9 +6,9 @@ import time
 from engine import keys
 from engine.batching import Combiner
 from engine.enqueue import EnqueueRequest, enqueue
-from engine.slots import SlotPool, SlotSpec
+from engine.slots import SlotSpec
 from engine.worker import Worker
-from tests.engine.support import put
+from tests.engine.support import burst_pool, put
 
 
 def slots(eng, n, queue):
@@ -62,11 +62,7 @@ def test_busy_slots_share_round_trips_and_every_job_completes_once(engine_factor
     eng = engine_factory(queue_overrides={"orderExpiry": {"rate_limit_per_min": 1_000_000}})
     eng.conn.flushdb()
     ids = [enqueue(eng, EnqueueRequest("orderExpiry", {"fn": "mark"})).id for _ in range(300)]
-    pool = SlotPool(eng, [SlotSpec(("orderExpiry",), 8)], burst=True)
-    runner = threading.Thread(target=pool.run, daemon=True)
-    runner.start()
-    runner.join(timeout=60)
-    assert not runner.is_alive()
+    pool = burst_pool(eng, [SlotSpec(("orderExpiry",), 8)])
     assert all(eng.conn.hget(keys.job(i), "status") == b"finished" for i in ids)
     assert all(eng.conn.hget("test:runs", i) == b"1" for i in ids)
     [combiner] = pool._combiners.values()
