@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection
 
@@ -17,9 +18,11 @@ from domain import delivery, outbox
 from domain.clock import utcnow
 from domain.db import connection_scope
 from domain.settings import DomainSettings, resolve_settings
-from domain.whatsapp import SendError, make_provider
+from domain.whatsapp import SendError, SendResult, make_provider
+from domain.whatsapp.base import Provider
 from domain.whatsapp import templates
 
+from . import sent_batch
 from .schemas import WhatsAppData
 
 
@@ -54,15 +57,73 @@ def _content(conn: Connection, phone: str, data: dict[str, Any], settings: Domai
                    f"recipient {since}: outside the window, sending free text as template {fallback.name}")
 
 
+@dataclass(frozen=True)
+class Send:
+    """A claimed send, ready to go out: everything the call and its two endings need."""
+
+    settings: DomainSettings
+    provider: Provider
+    key: str
+    phone: str
+    content: Content
+    summary: dict[str, Any]
+
+    def call(self) -> SendResult:
+        """The provider call, blocking."""
+        return self._call(self.provider.send_template, self.provider.send_text)
+
+    def acall(self) -> Awaitable[SendResult]:
+        """The provider call, to await on the running loop."""
+        return self._call(self.provider.asend_template, self.provider.asend_text)
+
+    def _call(self, template: Callable, text: Callable) -> Any:
+        """One place picks text or template, for both kinds of call."""
+        if self.content.template:
+            name, language, params = self.content.template
+            return template(self.phone, name, language, params, idempotency_key=self.key)
+        return text(self.phone, self.content.body, idempotency_key=self.key)
+
+
 def run(phone: str, message: str | None = None, reference: str | None = None, template: dict | None = None, *,
         order_id: str | None = None, retailer_id: str | None = None, wholesaler_id: str | None = None,
         account_id: str | None = None,
         settings: DomainSettings | None = None) -> dict[str, Any]:
     """Record the attempt under the job id, then send; a rerun of a sent job returns without sending.
     The business keys (order_id ...) only index the job for the support desk."""
+    send = _claim({"phone": phone, "message": message, "reference": reference, "template": template,
+                   "order_id": order_id, "retailer_id": retailer_id, "wholesaler_id": wholesaler_id,
+                   "account_id": account_id}, settings)
+    if isinstance(send, dict):
+        return send
+    try:
+        result = send.call()
+    except SendError as exc:
+        _refused(send, exc)
+    return _sent(send, result)
+
+
+async def arun(phone: str, message: str | None = None, reference: str | None = None, template: dict | None = None,
+               *, order_id: str | None = None, retailer_id: str | None = None, wholesaler_id: str | None = None,
+               account_id: str | None = None,
+               settings: DomainSettings | None = None) -> dict[str, Any]:
+    """`run` for async slots: the same claim and outbox, the provider call awaited on the slot's event loop.
+    The outbox's database units (a few hundred microseconds each on SQLite) run on the loop, between awaits."""
+    send = _claim({"phone": phone, "message": message, "reference": reference, "template": template,
+                   "order_id": order_id, "retailer_id": retailer_id, "wholesaler_id": wholesaler_id,
+                   "account_id": account_id}, settings)
+    if isinstance(send, dict):
+        return send
+    try:
+        result = await send.acall()
+    except SendError as exc:
+        _refused(send, exc)
+    await sent_batch.commit(send.settings.database_url, lambda conn: _record_sent(conn, send, result))
+    return _summary(send, result)
+
+
+def _claim(raw: dict[str, Any], settings: DomainSettings | None) -> Send | dict[str, Any]:
+    """Validate, look and claim the send in the outbox: the Send to make, or the job's result when it must not."""
     settings = resolve_settings(settings)
-    raw = {"phone": phone, "message": message, "reference": reference, "template": template, "order_id": order_id,
-           "retailer_id": retailer_id, "wholesaler_id": wholesaler_id, "account_id": account_id}
     try:
         data = validate_with(WhatsAppData, {k: v for k, v in raw.items() if v is not None})
     except ValidationError as exc:
@@ -98,26 +159,37 @@ def run(phone: str, message: str | None = None, reference: str | None = None, te
 
     sending = f"sending message {claim.message_id} to {phone[:-4]}**** via {provider.name} (attempt {claim.attempts})"
     jobctx.log(*([content.note] if content.note else []), sending)  # one round trip
-    try:
-        if content.template:
-            name, language, params = content.template
-            result = provider.send_template(phone, name, language, params, idempotency_key=key)
-        else:
-            result = provider.send_text(phone, content.body, idempotency_key=key)
-    except SendError as exc:
-        throttled = exc.retry_after_s is not None
-        with connection_scope(settings.database_url) as conn:
-            outbox.mark_failed(conn, key, code=exc.code, error=exc.message, retryable=exc.retryable or throttled,
-                               now=utcnow())
-        jobctx.log(f"provider refused message {claim.message_id}: {exc.message}")
-        if throttled:
-            raise ProviderBackPressure(exc.retry_after_s, f"WhatsApp rate limit: {exc.message}") from exc
-        if not exc.retryable:
-            raise PermanentError(f"WhatsApp refused the message (code {exc.code}): {exc.message}") from exc
-        raise
+    return Send(settings, provider, key, phone, content, summary)
+
+
+def _refused(send: Send, exc: SendError) -> NoReturn:
+    """Record the refusal and raise what the failure ladder needs: back-pressure, permanent or retryable."""
+    settings, key, claim_id = send.settings, send.key, send.summary["message_id"]
+    throttled = exc.retry_after_s is not None
     with connection_scope(settings.database_url) as conn:
-        outbox.mark_sent(conn, key, result.provider_message_id, result.status, now=utcnow())
-        if result.status == "sent":  # accepted: the status webhooks tell the rest
-            delivery.accepted(conn, result.provider_message_id, key, phone, utcnow())
-    return {**summary, "status": "accepted" if result.status == "sent" else result.status,
+        outbox.mark_failed(conn, key, code=exc.code, error=exc.message, retryable=exc.retryable or throttled,
+                           now=utcnow())
+    jobctx.log(f"provider refused message {claim_id}: {exc.message}")
+    if throttled:
+        raise ProviderBackPressure(exc.retry_after_s, f"WhatsApp rate limit: {exc.message}") from exc
+    if not exc.retryable:
+        raise PermanentError(f"WhatsApp refused the message (code {exc.code}): {exc.message}") from exc
+    raise exc
+
+
+def _sent(send: Send, result: SendResult) -> dict[str, Any]:
+    """Record the accepted send; the job's result."""
+    with connection_scope(send.settings.database_url) as conn:
+        _record_sent(conn, send, result)
+    return _summary(send, result)
+
+
+def _record_sent(conn: Connection, send: Send, result: SendResult) -> None:
+    outbox.mark_sent(conn, send.key, result.provider_message_id, result.status, now=utcnow())
+    if result.status == "sent":  # accepted: the status webhooks tell the rest
+        delivery.accepted(conn, result.provider_message_id, send.key, send.phone, utcnow())
+
+
+def _summary(send: Send, result: SendResult) -> dict[str, Any]:
+    return {**send.summary, "status": "accepted" if result.status == "sent" else result.status,
             "provider_message_id": result.provider_message_id, "already_sent": False}

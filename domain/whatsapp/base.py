@@ -46,3 +46,12 @@ class Provider(Protocol):
                       idempotency_key: str) -> SendResult:
         """Send an approved template with its body parameters; raise SendError when the provider refuses."""
         ...
+
+    async def asend_text(self, phone: str, body: str, *, idempotency_key: str) -> SendResult:
+        """send_text without blocking the running event loop."""
+        ...
+
+    async def asend_template(self, phone: str, name: str, language: str, params: list[str], *,
+                             idempotency_key: str) -> SendResult:
+        """send_template without blocking the running event loop."""
+        ...

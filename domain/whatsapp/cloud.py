@@ -6,10 +6,13 @@ import os
 import threading
 from typing import Any
 
+import aiohttp
 import httpx
 import urllib3
 
+from . import cloud_async
 from .base import SendError, SendResult
+
 
 DEFAULT_RETRY_AFTER_S = 60.0
 
@@ -76,26 +79,32 @@ class CloudProvider:
 
     def send_text(self, phone: str, body: str, *, idempotency_key: str) -> SendResult:
         """One text message; the Cloud API has no idempotency key, so `idempotency_key` is unused here."""
-        return self._send(phone, {"type": "text", "text": {"preview_url": False, "body": body}})
+        return self._send(*self._request(phone, _text(body)))
 
     def send_template(self, phone: str, name: str, language: str, params: list[str], *,
                       idempotency_key: str) -> SendResult:
         """One approved template message, its params as the body component's text parameters."""
-        template: dict[str, Any] = {"name": name, "language": {"code": language}}
-        if params:
-            template["components"] = [{"type": "body",
-                                       "parameters": [{"type": "text", "text": p} for p in params]}]
-        return self._send(phone, {"type": "template", "template": template})
+        return self._send(*self._request(phone, _template(name, language, params)))
 
-    def _send(self, phone: str, content: dict[str, Any]) -> SendResult:
+    async def asend_text(self, phone: str, body: str, *, idempotency_key: str) -> SendResult:
+        """send_text on the running event loop (aiohttp), for async slots."""
+        return await self._asend(*self._request(phone, _text(body)))
+
+    async def asend_template(self, phone: str, name: str, language: str, params: list[str], *,
+                             idempotency_key: str) -> SendResult:
+        """send_template on the running event loop (aiohttp), for async slots."""
+        return await self._asend(*self._request(phone, _template(name, language, params)))
+
+    def _request(self, phone: str, content: dict[str, Any]) -> tuple[str, dict[str, str], bytes]:
         if not self.phone_number_id or not self.token:
             raise SendError("WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_TOKEN must be set for the cloud provider",
                             retryable=False, code="config")
         payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": phone.lstrip("+"),
                    **content}
-        url = f"{self.base_url}/{self.phone_number_id}/messages"
         headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
-        body = json.dumps(payload).encode()
+        return f"{self.base_url}/{self.phone_number_id}/messages", headers, json.dumps(payload).encode()
+
+    def _send(self, url: str, headers: dict[str, str], body: bytes) -> SendResult:
         try:
             if self.transport is None:
                 raw = shared_pool(self.timeout_s).request("POST", url, body=body, headers=headers)
@@ -107,14 +116,42 @@ class CloudProvider:
             raise SendError(f"connection error: {type(exc).__name__}: {exc}", retryable=True,
                             code="connection") from exc
         except (httpx.TimeoutException, urllib3.exceptions.TimeoutError) as exc:
-            raise SendError(f"timed out after {self.timeout_s:g} s: {type(exc).__name__}", retryable=True,
-                            code="timeout") from exc
+            raise self._timed_out(exc) from exc
         except (httpx.TransportError, urllib3.exceptions.HTTPError) as exc:
             raise SendError(f"connection error: {type(exc).__name__}: {exc}", retryable=True,
                             code="connection") from exc
-        if response.status_code < 300:
-            return _parse_success(response)
-        raise classify_error(response)
+        return interpret(response)
+
+    async def _asend(self, url: str, headers: dict[str, str], body: bytes) -> SendResult:
+        try:
+            status, reply_headers, data = await cloud_async.post(url, headers, body, self.timeout_s)
+        except TimeoutError as exc:
+            raise self._timed_out(exc) from exc
+        except aiohttp.ClientError as exc:
+            raise SendError(f"connection error: {type(exc).__name__}: {exc}", retryable=True,
+                            code="connection") from exc
+        return interpret(httpx.Response(status, headers=reply_headers, content=data))
+
+    def _timed_out(self, exc: Exception) -> SendError:
+        return SendError(f"timed out after {self.timeout_s:g} s: {type(exc).__name__}", retryable=True, code="timeout")
+
+
+def _text(body: str) -> dict[str, Any]:
+    return {"type": "text", "text": {"preview_url": False, "body": body}}
+
+
+def _template(name: str, language: str, params: list[str]) -> dict[str, Any]:
+    template: dict[str, Any] = {"name": name, "language": {"code": language}}
+    if params:
+        template["components"] = [{"type": "body", "parameters": [{"type": "text", "text": p} for p in params]}]
+    return {"type": "template", "template": template}
+
+
+def interpret(response: httpx.Response) -> SendResult:
+    """The send's result from the API's answer, or the SendError that says whether retrying can help."""
+    if response.status_code < 300:
+        return _parse_success(response)
+    raise classify_error(response)
 
 
 def _parse_success(response: httpx.Response) -> SendResult:

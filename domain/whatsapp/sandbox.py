@@ -21,3 +21,12 @@ class SandboxProvider:
                       idempotency_key: str) -> SendResult:
         """Delivered at once, nothing sent."""
         return self.send_text(phone, name, idempotency_key=idempotency_key)
+
+    async def asend_text(self, phone: str, body: str, *, idempotency_key: str) -> SendResult:
+        """send_text, for async slots."""
+        return self.send_text(phone, body, idempotency_key=idempotency_key)
+
+    async def asend_template(self, phone: str, name: str, language: str, params: list[str], *,
+                             idempotency_key: str) -> SendResult:
+        """send_template, for async slots."""
+        return self.send_text(phone, name, idempotency_key=idempotency_key)
