@@ -56,6 +56,8 @@ class QueuePolicy:
     index_keys: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_INDEX_KEYS))
     # (data field, interval s): at most one start per value of that field every interval (e.g. per phone)
     key_limit: tuple[str, float] | None = None
+    # other dotted names this queue's jobs may carry (names it ran under before): `func` runs for them too
+    also_accepts: tuple[str, ...] = ()
     schema: type[BaseModel] = field(kw_only=True)  # the pydantic model of the job's data (required)
 
     def __post_init__(self) -> None:
@@ -64,6 +66,9 @@ class QueuePolicy:
             problems.append("name must be a letter then up to 63 letters, digits, '_' or '-'")
         if not isinstance(self.func, str) or "." not in self.func:
             problems.append("func must be the dotted path of the processor")
+        if not isinstance(self.also_accepts, tuple) or not all(isinstance(n, str) and "." in n
+                                                                for n in self.also_accepts):
+            problems.append("also_accepts must be a tuple of dotted paths")
         if not (isinstance(self.schema, type) and issubclass(self.schema, BaseModel)):
             problems.append("schema must be a pydantic model class of the job's data")
         if self.concurrency < 1:
@@ -88,6 +93,10 @@ class QueuePolicy:
         if problems:
             raise ConfigError(f"queue {self.name}: " + "; ".join(problems))
 
+    def accepts(self, func_name: str) -> bool:
+        """A job naming `func_name` is this queue's to run (through `func`): refused otherwise, never imported."""
+        return func_name == self.func or func_name in self.also_accepts
+
     @property
     def max_runs(self) -> int:
         return self.retries + 1
@@ -106,6 +115,12 @@ class QueuePolicy:
         values = dict(overrides)
         if isinstance(values.get("key_limit"), list):  # JSON has no tuples
             values["key_limit"] = tuple(values["key_limit"])
+        if isinstance(values.get("also_accepts"), list):
+            values["also_accepts"] = tuple(values["also_accepts"])
+        func = values.get("func", self.func)
+        if func != self.func:  # jobs already enqueued under the table's name run through the override's processor
+            kept = values.get("also_accepts", self.also_accepts)
+            values["also_accepts"] = tuple(n for n in (*kept, self.func) if n != func)
         if isinstance(values.get("sla"), dict):
             values["sla"] = SlaTarget(**values["sla"])
         return dataclasses.replace(self, **values)

@@ -56,13 +56,14 @@ def begin(slot: Worker, taken: list) -> Run:
 
 
 def processor(slot: Worker, run: Run) -> Callable[..., Any]:
-    """The queue's own processor, whatever the payload names, after the before_job hook."""
-    registered = slot.eng.table[run.queue].func
-    if run.job.func_name != registered:
-        raise UnregisteredFunctionError(run.queue, run.job.func_name, registered)
+    """The queue's own processor, after the before_job hook, for a job naming it or a name the queue also
+    accepts (QueuePolicy.also_accepts); any other name is refused, never imported."""
+    policy = slot.eng.table[run.queue]
+    if not policy.accepts(run.job.func_name):
+        raise UnregisteredFunctionError(run.queue, run.job.func_name, policy.func)
     slot.hooks.before_job(run.job, run.queue)
     run.started = time.perf_counter()
-    return jobs.processor(registered)
+    return jobs.processor(policy.func)
 
 
 def call(func: Callable[..., Any], job: jobs.RunningJob) -> Any:

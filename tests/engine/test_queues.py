@@ -63,12 +63,33 @@ def test_unknown_queue_lookup_is_a_clear_error_not_a_key_error():
     (dict(schema=dict), "schema must be a pydantic model"),
     (dict(name="bad name"), "name must be"),
     (dict(func="noop"), "dotted path"),
+    (dict(also_accepts=("noop",)), "also_accepts must be a tuple of dotted paths"),
+    (dict(also_accepts="m.old"), "also_accepts must be a tuple of dotted paths"),  # a string, not a tuple
 ])
 def test_policy_validates_itself(kwargs, message):
     values = dict(name="x", func="m.f", concurrency=1, retries=1, backoff="fixed", backoff_base_s=1,
                   rate_limit_per_min=10, schema=Ping) | kwargs
     with pytest.raises(ConfigError, match=message):
         QueuePolicy(**values)
+
+
+def test_a_policy_accepts_its_func_and_the_names_it_also_accepts_only():
+    policy = QueuePolicy("x", "m.new", 1, 1, "fixed", 1, 10, also_accepts=("m.old",), schema=Ping)
+    assert policy.accepts("m.new") and policy.accepts("m.old")
+    assert not policy.accepts("m.other") and not policy.accepts("os.system")
+
+
+def test_also_accepts_is_overridden_from_a_json_list():
+    table = QueueTable.build(ROWS, {"ping": {"also_accepts": ["m.old"]}})
+    assert table["ping"].also_accepts == ("m.old",) and table["ping"].accepts("m.old")
+
+
+def test_overriding_func_keeps_the_tables_name_accepted_so_queued_jobs_still_run():
+    row = QueuePolicy("x", "m.new", 1, 1, "fixed", 1, 10, also_accepts=("m.old",), schema=Ping)
+    back = QueueTable.build([row], {"x": {"func": "m.old"}})["x"]  # an opt-out to the old processor
+    assert back.func == "m.old" and back.also_accepts == ("m.new",)
+    other = QueueTable.build([row], {"x": {"func": "m.other"}})["x"]
+    assert other.also_accepts == ("m.old", "m.new") and not other.accepts("m.unrelated")
 
 
 @pytest.mark.parametrize("spec, message", [
