@@ -9,8 +9,9 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from engine import dead_letters, job_ops
+from engine.slots import SlotSpec
 from engine.worker import Worker
-from tests.engine.support import wait_until
+from tests.engine.support import burst_pool, wait_until
 
 
 def plain_rq(eng, func: str, *args, **kwargs):
@@ -52,20 +53,45 @@ def test_an_unregistered_function_is_never_imported(engine, tmp_path, monkeypatc
     assert "jq_side_effect_module" not in sys.modules and not marker.exists()
 
 
-def test_a_plain_rq_job_for_the_queues_own_processor_runs(processors_engine, tmp_path, monkeypatch):
+@pytest.fixture
+def sandbox_domain(tmp_path, monkeypatch):
+    """The domain store the real processors write to, and WhatsApp's sandbox provider, from the environment."""
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'domain.sqlite3'}")
     monkeypatch.setenv("WHATSAPP_PROVIDER", "sandbox")
     from domain.settings import get_settings
 
     get_settings.cache_clear()
-    try:
-        job = plain_rq(processors_engine, "processors.whatsapp.run", phone="+9779800000000", message="hi from RQ")
-        assert drain(processors_engine) == 1
-        wait_until(lambda: job_ops.get_job("whatsapp", job.id, engine=processors_engine)["state"] == "finished",
-                   timeout_s=5)
-        assert job_ops.get_job("whatsapp", job.id, engine=processors_engine)["result"]["status"] == "delivered"
-    finally:
-        get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def finished_result(eng, job_id: str) -> dict:
+    wait_until(lambda: job_ops.get_job("whatsapp", job_id, engine=eng)["state"] == "finished", timeout_s=5)
+    return job_ops.get_job("whatsapp", job_id, engine=eng)["result"]
+
+
+# arun is the table's processor; run the name it had before, which the queue also accepts
+@pytest.mark.parametrize("func", ["processors.whatsapp.arun", "processors.whatsapp.run"])
+def test_a_plain_rq_job_for_the_queues_own_processor_runs(processors_engine, sandbox_domain, func):
+    job = plain_rq(processors_engine, func, phone="+9779800000000", message="hi from RQ")
+    assert drain(processors_engine) == 1
+    assert finished_result(processors_engine, job.id)["status"] == "delivered"
+
+
+def test_a_job_naming_the_old_processor_runs_through_arun_on_the_async_slots(processors_engine, sandbox_domain):
+    old = plain_rq(processors_engine, "processors.whatsapp.run", phone="+9779800000000", message="queued before")
+    pool = burst_pool(processors_engine, [SlotSpec(("whatsapp",), 2)])
+    [loop] = pool._loops  # the table's arun is `async def`: the slots are tasks of one loop, nothing else runs
+    assert loop.combiner.completed == 1
+    assert finished_result(processors_engine, old.id)["status"] == "delivered"
+
+
+def test_another_queues_processor_is_not_accepted_on_whatsapp(processors_engine, sandbox_domain):
+    job = plain_rq(processors_engine, "processors.order_expiry.run", order_id="42")  # importable, not this queue's
+    drain(processors_engine)
+    entry = dead_letters.get_entry(job.id, engine=processors_engine)
+    assert entry["runs"] == 1 and entry["error_type"] == "UnregisteredFunctionError"
+    assert "processors.whatsapp.arun" in entry["errors"][0]["message"]
 
 
 def test_a_test_function_is_reached_through_the_table_not_the_payload(engine_factory, tmp_path):

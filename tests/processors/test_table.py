@@ -45,3 +45,15 @@ def test_queue_overrides_apply_to_the_platform_table(monkeypatch):
     table = table_from_settings(Settings())
     assert table["whatsapp"].timeout_s == 90 and table["whatsapp"].concurrency == 8
     assert table["whatsapp"].schema is schemas.WhatsAppData
+
+
+def test_whatsapp_runs_the_async_processor_and_still_accepts_jobs_naming_the_sync_one():
+    policy = QueueTable.build(QUEUES)["whatsapp"]
+    assert policy.func == "processors.whatsapp.arun"
+    assert policy.accepts("processors.whatsapp.run") and not policy.accepts("processors.order_expiry.run")
+
+
+def test_the_documented_opt_out_to_the_sync_processor_keeps_arun_jobs_running(monkeypatch):
+    monkeypatch.setenv("QUEUE_OVERRIDES", '{"whatsapp": {"func": "processors.whatsapp.run"}}')
+    policy = table_from_settings(Settings())["whatsapp"]
+    assert policy.func == "processors.whatsapp.run" and policy.accepts("processors.whatsapp.arun")
