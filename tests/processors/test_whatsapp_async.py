@@ -7,7 +7,6 @@ from sqlalchemy import select
 
 from domain import outbox
 from domain.models import MessageStatus, OutboundMessage
-from domain.whatsapp import cloud_async
 from engine import jobctx
 from processors import sent_batch, whatsapp
 
@@ -25,10 +24,7 @@ async def _job(engine, job_id: str, settings) -> dict:
 
 
 async def _many(engine, settings) -> list[dict]:
-    try:
-        return await asyncio.gather(*[_job(engine, f"job-{i}", settings) for i in range(SENDS)])
-    finally:
-        await cloud_async.close_sessions()
+    return await asyncio.gather(*[_job(engine, f"job-{i}", settings) for i in range(SENDS)])
 
 
 def test_concurrent_async_sends_are_each_sent_once_and_recorded_with_their_own_id(engine, settings, db, cloud_api):

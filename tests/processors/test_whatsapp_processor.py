@@ -7,7 +7,6 @@ from sqlalchemy import func, select
 from domain import outbox
 from domain.models import MessageStatus, OutboundMessage
 from engine.errors import JobError, PermanentError, ProviderBackPressure
-from domain.whatsapp import cloud_async
 from processors import whatsapp
 
 from tests.domain_fixtures import NOW, Reply, as_job, error_reply, fresh
@@ -22,9 +21,8 @@ def send(request):
     if request.param == "run":
         yield whatsapp.run
         return
-    with asyncio.Runner() as runner:
+    with asyncio.Runner() as runner:  # closing, it closes the loop's aiohttp sessions (cloud_async)
         yield lambda *args, **kwargs: runner.run(whatsapp.arun(*args, **kwargs), context=contextvars.copy_context())
-        runner.run(cloud_async.close_sessions())
 
 
 def rows(db):
