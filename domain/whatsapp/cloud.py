@@ -6,11 +6,9 @@ import os
 import threading
 from typing import Any
 
-import aiohttp
 import httpx
 import urllib3
 
-from . import cloud_async
 from .base import SendError, SendResult
 
 
@@ -123,6 +121,9 @@ class CloudProvider:
         return interpret(response)
 
     async def _asend(self, url: str, headers: dict[str, str], body: bytes) -> SendResult:
+        import aiohttp  # here, not at the top: ~10 MB a process, and only async senders need it
+
+        from . import cloud_async
         try:
             status, reply_headers, data = await cloud_async.post(url, headers, body, self.timeout_s)
         except TimeoutError as exc:

@@ -15,7 +15,10 @@ local function complete_run(K, A, now)
   end
   redis.call('ZADD', K[3], now / 1000 + keep, A[2])
   local run_ms = tonumber(A[5])
-  add_metrics(A[6], now,
-    {'completed', 1, 'run:' .. hist_bucket(run_ms), 1, 'run_ms', math.floor(run_ms)})
+  local counts = {'completed', 1, 'run:' .. hist_bucket(run_ms), 1}
+  if run_ms >= 1 then  -- a sub-ms run adds nothing to the sum: no call
+    counts[5], counts[6] = 'run_ms', math.floor(run_ms)
+  end
+  add_metrics(A[6], now, counts)
   return 1, now
 end

@@ -121,17 +121,18 @@ local function dequeue_next(K, A, now, memo)
         while id do
           local jk = job_prefix .. id
           local f = redis.call('HMGET', jk, 'data', 'jq_priority', 'enqueued_at', 'jq_ready_ms', 'jq_pace_key',
-            'jq_trail')
+            'jq_trail', 'jq_runs')
           local go = f[1] ~= false
           if go and pace_ms > 0 and f[5] then
             go = pace_gate(id, f[5], pace_ms, pace_prefix, sched, prefixes)
             if not go then holds = holds + 1 end
           end
           if go then
-            local runs = redis.call('HINCRBY', jk, 'jq_runs', 1)
+            local runs = (tonumber(f[7]) or 0) + 1
             local wait = now - (tonumber(f[4]) or now)
             if wait < 0 then wait = 0 end
-            redis.call('HSET', jk, 'status', 'started', 'jq_started_ms', now, 'started_at', rq_utc(now), 'worker_name', token)
+            redis.call('HSET', jk, 'status', 'started', 'jq_started_ms', now, 'started_at', rq_utc(now), 'worker_name', token,
+              'jq_runs', runs)
             redis.call('ZADD', rate, now, id .. ':' .. now .. ':' .. runs)
             q.rate_n = q.rate_n + 1
             redis.call('ZADD', active, now + lease, id .. '|' .. token)

@@ -75,6 +75,16 @@ def test_run_time_percentiles_reflect_real_runs(engine):
     assert 180 <= hour["run_p99_ms"] <= 240
 
 
+def test_average_run_time_counts_sub_millisecond_runs_without_adding_to_the_sum(engine):
+    for _ in range(3):
+        put(engine, "whatsapp", "ok")  # well under 1 ms: complete.lua skips the run_ms sum's call
+    put(engine, "whatsapp", "sleep", {"seconds": 0.04})
+    drain(engine, ["whatsapp"])
+    hour = monitoring.get_queue_metrics("whatsapp")["last_hour"]
+    assert hour["completed"] == 4
+    assert 10 <= hour["run_avg_ms"] <= 15  # the one 40 ms run over four completions
+
+
 def test_history_is_rolled_up_into_minutes_hours_and_days_with_retention(engine):
     for _ in range(3):
         put(engine, "whatsapp", "ok")
