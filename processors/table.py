@@ -10,9 +10,9 @@ from .schemas import CreditReconciliationData, DailyReportData, OrderExpiryData,
 
 QUEUES: tuple[QueuePolicy, ...] = (
     #           name                    processor                                   conc retries backoff       base  rate/min
-    QueuePolicy("whatsapp",             "processors.whatsapp.arun",                 5,   3, "exponential",  2.0, 100, timeout_s=30,
+    QueuePolicy("whatsapp",             "processors.whatsapp.run",                  5,   3, "exponential",  2.0, 100, timeout_s=30,
                 sla=SlaTarget(start_within_s=60, ratio=0.95), key_limit=("phone", 6.0),           schema=WhatsAppData,
-                also_accepts=("processors.whatsapp.run",),  # the name before arun: jobs and RQ clients still naming it
+                also_accepts=("processors.whatsapp.arun",),  # its async twin: jobs queued while a deployment ran it
                 index_keys={"phone": "phone", "order_id": "order", "retailer_id": "retailer",
                             "wholesaler_id": "wholesaler", "account_id": "account"}),
     QueuePolicy("orderExpiry",          "processors.order_expiry.run",              3,   2, "fixed",        5.0, 50, timeout_s=60,

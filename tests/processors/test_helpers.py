@@ -20,7 +20,7 @@ def test_whatsapp_helper_enqueues_a_json_job_on_the_normal_list(engine):
     assert engine.conn.lrange(keys.waiting("whatsapp", "normal"), 0, -1) == [job.id.encode()]
     stored = Job.fetch(job.id, connection=engine.conn, serializer=JSONSerializer)
     assert stored.kwargs == {"phone": "+9779800000000", "message": "Hello!"}
-    assert stored.func_name == "processors.whatsapp.arun"  # the table's processor
+    assert stored.func_name == "processors.whatsapp.run"  # the table's processor
     assert b"\x80" not in engine.conn.hget(keys.job(job.id), "data")[:2]  # not a pickle stream
 
 

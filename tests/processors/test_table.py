@@ -47,13 +47,13 @@ def test_queue_overrides_apply_to_the_platform_table(monkeypatch):
     assert table["whatsapp"].schema is schemas.WhatsAppData
 
 
-def test_whatsapp_runs_the_async_processor_and_still_accepts_jobs_naming_the_sync_one():
+def test_whatsapp_runs_the_sync_processor_and_accepts_jobs_naming_the_async_one():
     policy = QueueTable.build(QUEUES)["whatsapp"]
-    assert policy.func == "processors.whatsapp.arun"
-    assert policy.accepts("processors.whatsapp.run") and not policy.accepts("processors.order_expiry.run")
+    assert policy.func == "processors.whatsapp.run"
+    assert policy.accepts("processors.whatsapp.arun") and not policy.accepts("processors.order_expiry.run")
 
 
-def test_the_documented_opt_out_to_the_sync_processor_keeps_arun_jobs_running(monkeypatch):
-    monkeypatch.setenv("QUEUE_OVERRIDES", '{"whatsapp": {"func": "processors.whatsapp.run"}}')
+def test_the_documented_opt_in_to_the_async_processor_keeps_run_jobs_running(monkeypatch):
+    monkeypatch.setenv("QUEUE_OVERRIDES", '{"whatsapp": {"func": "processors.whatsapp.arun"}}')
     policy = table_from_settings(Settings())["whatsapp"]
-    assert policy.func == "processors.whatsapp.run" and policy.accepts("processors.whatsapp.arun")
+    assert policy.func == "processors.whatsapp.arun" and policy.accepts("processors.whatsapp.run")

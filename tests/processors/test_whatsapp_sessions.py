@@ -25,7 +25,8 @@ def test_a_worker_that_sent_whatsapp_jobs_through_arun_exits_with_every_session_
                                 "WHATSAPP_API_BASE_URL": cloud_api.base_url,
                                 "WHATSAPP_PHONE_NUMBER_ID": cloud_api.phone_number_id,
                                 "WHATSAPP_TOKEN": cloud_api.token, "WHATSAPP_TIMEOUT_S": "5",
-                                "PYTHONWARNINGS": "always::ResourceWarning"}
+                                "PYTHONWARNINGS": "always::ResourceWarning",
+                                "QUEUE_OVERRIDES": '{"whatsapp": {"func": "processors.whatsapp.arun"}}'}
     worker = subprocess.run([sys.executable, "-m", "engine", "worker", "--queues", ",".join(queues),
                              "--concurrency", "3", "--burst"], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=60)
