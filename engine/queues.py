@@ -56,7 +56,7 @@ class QueuePolicy:
     index_keys: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_INDEX_KEYS))
     # (data field, interval s): at most one start per value of that field every interval (e.g. per phone)
     key_limit: tuple[str, float] | None = None
-    # other dotted names this queue's jobs may carry (names it ran under before): `func` runs for them too
+    # other dotted names this queue's jobs may carry (an earlier or twin processor's): `func` runs for them too
     also_accepts: tuple[str, ...] = ()
     schema: type[BaseModel] = field(kw_only=True)  # the pydantic model of the job's data (required)
 
